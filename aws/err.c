@@ -70,12 +70,12 @@ int err_exit_status(cfdr_code code)
     case CFDR_E_AWS:
     case CFDR_E_NET:
     case CFDR_E_PARSE:
-    case CFDR_E_CREDENTIALS:
         return 3;
     case CFDR_E_INTERRUPTED:
         return 130;
     case CFDR_E_USAGE:
     case CFDR_E_CONFIG:
+    case CFDR_E_CREDENTIALS: /* missing or unusable credentials are configuration to fix */
     case CFDR_E_IO:
     case CFDR_E_NOMEM:
     case CFDR_E_TOOBIG:

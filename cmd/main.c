@@ -1,8 +1,54 @@
-/* main: the cfdr executable. */
+/* main: the cfdr executable — parse, dispatch, map the result to an exit status. */
 #include <stdio.h>
+#include <string.h>
 
-int main(void)
+#include <curl/curl.h>
+
+#include "aws/err.h"
+#include "cmd/app.h"
+#include "cmd/cli.h"
+
+int main(int argc, char **argv)
 {
-    fprintf(stderr, "cfdr: the command line is being built\n");
-    return 2;
+    struct cli_invocation inv;
+    struct cfdr_app app;
+    cfdr_err err;
+    cfdr_code rc;
+    int status;
+
+    err_clear(&err);
+    /* libcurl's global state is set up once here, before any thread exists. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fputs("cfdr: error: libcurl could not initialise\n", stderr);
+        return 2;
+    }
+    rc = cli_parse(argc, argv, &inv, &err);
+    app_init(&app, &inv.g, stdout, stderr);
+    if (rc != CFDR_OK) {
+        if (app.g.json)
+            app_print_json(&app, rc, &err);
+        app_error(&app, &err);
+    } else if (inv.g.version) {
+        printf("cfdr %s\n", CFDR_VERSION);
+    } else if (inv.g.help || !inv.cmd) {
+        if (inv.cmd)
+            cli_print_command_help(stdout, inv.cmd);
+        else
+            cli_print_main_help(inv.g.help ? stdout : stderr);
+        if (!inv.cmd && !inv.g.help) {
+            err_set(&err, CFDR_E_USAGE, "no command given");
+            rc = CFDR_E_USAGE;
+        }
+    } else {
+        rc = inv.cmd->run(&app, &inv, &err);
+        if (app.g.json)
+            app_print_json(&app, rc, &err);
+        if (rc != CFDR_OK && rc != CFDR_E_CHECK)
+            app_error(&app, &err);
+    }
+    status = err_exit_status(rc);
+    app_free(&app);
+    cli_invocation_free(&inv);
+    curl_global_cleanup();
+    return status;
 }

@@ -1,0 +1,121 @@
+/* commands: the command table (see cli.h) and the handler for commands not built yet. */
+#include "commands.h"
+
+static const struct cli_option init_opts[] = {
+    {"force", 0, NULL, 0, "overwrite an existing configuration file"},
+    {0},
+};
+
+static const struct cli_option create_opts[] = {
+    {"with-services", 0, NULL, 0,
+     "AWS: create both App Runner services from a public sample image and wait until RUNNING"},
+    {"no-wait", 0, NULL, 0, "AWS: do not wait for the distribution to be Deployed"},
+    {0},
+};
+
+static const struct cli_option drill_opts[] = {
+    {"fault", 0, "KIND", 0,
+     "how the primary fails: pause (default; AWS and local), local only: error, refuse, "
+     "blackhole, slow"},
+    {"duration", 0, "S", 0, "seconds of outage to probe (default drill.duration_s)"},
+    {"rate", 0, "N", 0, "probes per second (default drill.rate)"},
+    {"resume", 0, NULL, 0, "resume the primary at the end instead of leaving it down"},
+    {"report", 0, "DIR", 0, "where to write the report (default <state-dir>/reports)"},
+    {0},
+};
+
+static const struct cli_option failback_opts[] = {
+    {"timeout", 0, "S", 0, "give up when the primary has not served again after S seconds"},
+    {"report", 0, "DIR", 0, "where to write the report (default <state-dir>/reports)"},
+    {0},
+};
+
+static const struct cli_option destroy_opts[] = {
+    {"yes", 0, NULL, 0, "do not ask for confirmation"},
+    {"delete-services", 0, NULL, 0, "also delete App Runner services cfdr did not create"},
+    {0},
+};
+
+static const struct cli_option edge_opts[] = {
+    {"listen", 0, "ADDR", 0, "viewer address, HOST:PORT (default 127.0.0.1:8080)"},
+    {"admin", 0, "ADDR", 0, "admin address for /metrics, HOST:PORT"},
+    {"primary", 0, "URL", 0, "primary origin, http://HOST:PORT"},
+    {"secondary", 0, "URL", 0, "secondary origin, http://HOST:PORT"},
+    {"failover-codes", 0, "LIST", 0, "status codes that fail over, e.g. 403,404,500,502,503,504"},
+    {"connection-timeout", 0, "S", 0, "seconds per connection attempt (1-10)"},
+    {"connection-attempts", 0, "N", 0, "connection attempts per origin (1-3)"},
+    {"response-timeout", 0, "S", 0, "seconds to wait for a response (1-60)"},
+    {"distribution-config", 0, "FILE", 0,
+     "take origins and behaviours from a CloudFront DistributionConfig JSON"},
+    {"origin-map", 0, "DOMAIN=HOST:PORT", 1,
+     "point a DistributionConfig origin at a local stand-in"},
+    {0},
+};
+
+static const struct cli_option report_opts[] = {
+    {"format", 0, "FMT", 0, "md, html or json (default md)"},
+    {"output", 'o', "FILE", 0, "write to FILE instead of stdout"},
+    {0},
+};
+
+static const struct cli_option sign_opts[] = {
+    {"method", 0, "M", 0, "HTTP method (default GET)"},
+    {"header", 0, "NAME:VALUE", 1, "a request header to sign"},
+    {"body-file", 0, "F", 0, "request body from file F"},
+    {"date", 0, "YYYYMMDDTHHMMSSZ", 0, "signing time (default now, UTC)"},
+    {"service", 0, "S", 0, "signing name, e.g. cloudfront, apprunner, monitoring (required)"},
+    {"region", 0, "R", 0, "signing region, e.g. us-east-1 (required)"},
+    {0},
+};
+
+const struct cli_command cli_commands[] = {
+    {"init", NULL, NULL, 0, 0, "write a commented starter cfdr.json",
+     "Writes the file named by --config (default ./cfdr.json). With --local the starter suits an\n"
+     "offline rehearsal. Refuses to overwrite an existing file without --force.",
+     init_opts, cmd_init},
+    {"create", NULL, NULL, 0, 0, "create the distribution with the origin group, record it in state",
+     "AWS: finds both App Runner services by name (or creates them with --with-services), creates\n"
+     "the CloudFront distribution whose default behaviour targets the origin group, records every\n"
+     "resource in the state file the moment it exists, waits until Deployed and prints the edge\n"
+     "URL. Re-running is safe. --local: starts two regional services and the edge.",
+     create_opts, cmd_not_built},
+    {"status", NULL, NULL, 0, 0, "what exists, its status, service health, alarm states", NULL,
+     NULL, cmd_not_built},
+    {"drill", "outage", NULL, 0, 0, "take the primary down, probe the edge, measure failover",
+     "Probes the edge at a steady rate: a 2 s baseline, then the outage on the primary, then\n"
+     "--duration seconds of probing. Writes a report. Exit 0 when failover happened with no\n"
+     "viewer-visible error, 1 otherwise. The primary stays down until verify-failback, unless\n"
+     "--resume.",
+     drill_opts, cmd_not_built},
+    {"verify-failback", NULL, NULL, 0, 0, "resume the primary and measure how fast traffic returns",
+     NULL, failback_opts, cmd_not_built},
+    {"alarms", "setup", NULL, 0, 0, "create notification topics, subscriptions and the alarms",
+     NULL, NULL, cmd_not_built},
+    {"alarms", "status", NULL, 0, 0, "show each alarm's state", NULL, NULL, cmd_not_built},
+    {"alarms", "test", "[NAME]", 0, 1, "fire a real notification for one alarm or all", NULL,
+     NULL, cmd_not_built},
+    {"destroy", NULL, NULL, 0, 0, "remove everything cfdr created, and nothing else",
+     "Removes, in reverse order, everything the state file records as created by cfdr.\n"
+     "Resumable and idempotent. Asks for confirmation on a terminal unless --yes.",
+     destroy_opts, cmd_not_built},
+    {"edge", NULL, NULL, 0, 0, "run the local edge proxy (CloudFront origin-group failover)",
+     NULL, edge_opts, cmd_not_built},
+    {"report", NULL, NULL, 0, 0, "render the journal of everything done so far", NULL,
+     report_opts, cmd_not_built},
+    {"sign", NULL, "URL", 1, 1, "print the SigV4 canonical request, string to sign, Authorization",
+     "For debugging signature errors: signs the request described by the options with the\n"
+     "credentials of the normal chain and prints each stage. The session token, when there is\n"
+     "one, is shown redacted.",
+     sign_opts, cmd_sign},
+    {"iam-policy", NULL, NULL, 0, 0, "print the least-privilege IAM policy cfdr needs", NULL,
+     NULL, cmd_not_built},
+    {0},
+};
+
+cfdr_code cmd_not_built(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err)
+{
+    (void)app;
+    return err_set(err, CFDR_E_UNSUPPORTED,
+                   "'cfdr %s%s%s' is not built yet in this version of cfdr; nothing was done",
+                   inv->cmd->name, inv->cmd->sub ? " " : "", inv->cmd->sub ? inv->cmd->sub : "");
+}
