@@ -235,15 +235,15 @@ cfdr_code cli_parse(int argc, char **argv, struct cli_invocation *inv, cfdr_err 
                 /* `cfdr help [COMMAND [SUB]]` is `cfdr [COMMAND [SUB]] --help`. */
                 inv->g.help = 1;
                 if (i + 1 < argc) {
-                    inv->cmd = find_command(argv[i + 1], i + 2 < argc ? argv[i + 2] : NULL,
-                                            &needs_sub);
+                    inv->cmd =
+                        find_command(argv[i + 1], i + 2 < argc ? argv[i + 2] : NULL, &needs_sub);
                     if (!inv->cmd && !needs_sub)
-                        return err_set(err, CFDR_E_USAGE,
-                                       "unknown command '%s' (see cfdr --help)", argv[i + 1]);
+                        return err_set(err, CFDR_E_USAGE, "unknown command '%s' (see cfdr --help)",
+                                       argv[i + 1]);
                     if (!inv->cmd) {
                         list_subcommands(argv[i + 1], tmp, sizeof(tmp));
-                        return err_set(err, CFDR_E_USAGE, "cfdr %s needs one of: %s",
-                                       argv[i + 1], tmp);
+                        return err_set(err, CFDR_E_USAGE, "cfdr %s needs one of: %s", argv[i + 1],
+                                       tmp);
                     }
                 }
                 return CFDR_OK;
@@ -258,12 +258,12 @@ cfdr_code cli_parse(int argc, char **argv, struct cli_invocation *inv, cfdr_err 
                     for (int j = i + 1; j < argc; j++)
                         if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h"))
                             return err_set(err, CFDR_E_USAGE,
-                                           "cfdr %s needs one of: %s (e.g. cfdr %s %.*s --help)",
-                                           a, tmp, a, (int)strcspn(tmp, ","), tmp);
+                                           "cfdr %s needs one of: %s (e.g. cfdr %s %.*s --help)", a,
+                                           tmp, a, (int)strcspn(tmp, ","), tmp);
                     return err_set(err, CFDR_E_USAGE, "cfdr %s needs one of: %s", a, tmp);
                 }
-                return err_set(err, CFDR_E_USAGE, "unknown subcommand 'cfdr %s %s' (one of: %s)",
-                               a, sub, tmp);
+                return err_set(err, CFDR_E_USAGE, "unknown subcommand 'cfdr %s %s' (one of: %s)", a,
+                               sub, tmp);
             }
             if (inv->cmd->sub)
                 i++;
@@ -283,8 +283,7 @@ cfdr_code cli_parse(int argc, char **argv, struct cli_invocation *inv, cfdr_err 
             return err_set(err, CFDR_E_USAGE, "unexpected argument '%s' (%s)",
                            inv->args[c->max_args], help_hint(c, tmp, sizeof(tmp)));
     } else if (!inv->cmd && inv->nargs) {
-        return err_set(err, CFDR_E_USAGE, "unknown command '%s' (see cfdr --help)",
-                       inv->args[0]);
+        return err_set(err, CFDR_E_USAGE, "unknown command '%s' (see cfdr --help)", inv->args[0]);
     }
     if (inv->g.quiet && inv->g.verbose)
         return err_set(err, CFDR_E_USAGE, "-q and -v contradict each other; give one");
@@ -345,8 +344,8 @@ cfdr_code cli_get_long(const struct cli_invocation *inv, const char *name, long 
     errno = 0;
     n = strtol(v, &end, 10);
     if (errno || end == v || *end || n < min || n > max)
-        return err_set(err, CFDR_E_USAGE, "--%s: '%s' is not a whole number from %ld to %ld",
-                       name, v, min, max);
+        return err_set(err, CFDR_E_USAGE, "--%s: '%s' is not a whole number from %ld to %ld", name,
+                       v, min, max);
     *out = n;
     return CFDR_OK;
 }

@@ -32,12 +32,12 @@ typedef cfdr_code (*cli_run_fn)(struct cfdr_app *app, const struct cli_invocatio
                                 cfdr_err *err);
 
 struct cli_command {
-    const char *name;       /* "drill" */
-    const char *sub;        /* "outage", or NULL */
-    const char *args_usage; /* "[NAME]", "URL", or NULL */
-    int min_args, max_args; /* positional arguments after the (sub)command */
-    const char *summary;    /* one line */
-    const char *description; /* paragraph(s) for --help, may be NULL */
+    const char *name;                 /* "drill" */
+    const char *sub;                  /* "outage", or NULL */
+    const char *args_usage;           /* "[NAME]", "URL", or NULL */
+    int min_args, max_args;           /* positional arguments after the (sub)command */
+    const char *summary;              /* one line */
+    const char *description;          /* paragraph(s) for --help, may be NULL */
     const struct cli_option *options; /* terminated by a zeroed entry; may be NULL */
     cli_run_fn run;
 };

@@ -16,6 +16,7 @@ cfdr_code cmd_init(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_
     } else {
         fprintf(app->out, "%s\n", path);
     }
-    app_say(app, "wrote %s; edit it, then run: cfdr %screate", path, app->g.local ? "--local " : "");
+    app_say(app, "wrote %s; edit it, then run: cfdr %screate", path,
+            app->g.local ? "--local " : "");
     return CFDR_OK;
 }

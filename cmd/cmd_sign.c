@@ -18,7 +18,9 @@
 static int valid_amz_date(const char *s)
 {
     struct tm tm;
-    static const char shape[] = "dddddddd" "Tdddddd" "Z";
+    static const char shape[] = "dddddddd"
+                                "Tdddddd"
+                                "Z";
     if (strlen(s) != 16)
         return 0;
     for (int i = 0; i < 16; i++) {
@@ -223,8 +225,9 @@ cfdr_code cmd_sign(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_
                                json_object_new_string(buf_str(&res.authorization)));
         json_object_object_add(o, "amz_date", json_object_new_string(date));
         json_object_object_add(o, "credential_source", json_object_new_string(creds.source));
-        json_object_object_add(o, "session_token", json_object_new_boolean(creds.session_token &&
-                                                                           *creds.session_token));
+        json_object_object_add(
+            o, "session_token",
+            json_object_new_boolean(creds.session_token && *creds.session_token));
         app_set_result(app, o);
     } else {
         fprintf(app->out, "Canonical request:\n%s\n\nString to sign:\n%s\n\n",

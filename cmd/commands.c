@@ -73,7 +73,8 @@ const struct cli_command cli_commands[] = {
      "Writes the file named by --config (default ./cfdr.json). With --local the starter suits an\n"
      "offline rehearsal. Refuses to overwrite an existing file without --force.",
      init_opts, cmd_init},
-    {"create", NULL, NULL, 0, 0, "create the distribution with the origin group, record it in state",
+    {"create", NULL, NULL, 0, 0,
+     "create the distribution with the origin group, record it in state",
      "AWS: finds both App Runner services by name (or creates them with --with-services), creates\n"
      "the CloudFront distribution whose default behaviour targets the origin group, records every\n"
      "resource in the state file the moment it exists, waits until Deployed and prints the edge\n"
@@ -92,23 +93,23 @@ const struct cli_command cli_commands[] = {
     {"alarms", "setup", NULL, 0, 0, "create notification topics, subscriptions and the alarms",
      NULL, NULL, cmd_not_built},
     {"alarms", "status", NULL, 0, 0, "show each alarm's state", NULL, NULL, cmd_not_built},
-    {"alarms", "test", "[NAME]", 0, 1, "fire a real notification for one alarm or all", NULL,
-     NULL, cmd_not_built},
+    {"alarms", "test", "[NAME]", 0, 1, "fire a real notification for one alarm or all", NULL, NULL,
+     cmd_not_built},
     {"destroy", NULL, NULL, 0, 0, "remove everything cfdr created, and nothing else",
      "Removes, in reverse order, everything the state file records as created by cfdr.\n"
      "Resumable and idempotent. Asks for confirmation on a terminal unless --yes.",
      destroy_opts, cmd_not_built},
-    {"edge", NULL, NULL, 0, 0, "run the local edge proxy (CloudFront origin-group failover)",
-     NULL, edge_opts, cmd_not_built},
-    {"report", NULL, NULL, 0, 0, "render the journal of everything done so far", NULL,
-     report_opts, cmd_not_built},
+    {"edge", NULL, NULL, 0, 0, "run the local edge proxy (CloudFront origin-group failover)", NULL,
+     edge_opts, cmd_not_built},
+    {"report", NULL, NULL, 0, 0, "render the journal of everything done so far", NULL, report_opts,
+     cmd_not_built},
     {"sign", NULL, "URL", 1, 1, "print the SigV4 canonical request, string to sign, Authorization",
      "For debugging signature errors: signs the request described by the options with the\n"
      "credentials of the normal chain and prints each stage. The session token, when there is\n"
      "one, is shown redacted.",
      sign_opts, cmd_sign},
-    {"iam-policy", NULL, NULL, 0, 0, "print the least-privilege IAM policy cfdr needs", NULL,
-     NULL, cmd_not_built},
+    {"iam-policy", NULL, NULL, 0, 0, "print the least-privilege IAM policy cfdr needs", NULL, NULL,
+     cmd_not_built},
     {0},
 };
 
