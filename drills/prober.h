@@ -1,0 +1,67 @@
+/*
+ * prober: sends probes through the edge at a steady rate and records each one.
+ *
+ * The prober runs on its own thread with its own libevent loop and libcurl multi handle
+ * (curl's hiperfifo pattern), so the drill's orchestration (which may block in AWS calls such
+ * as PauseService while waiting for PAUSED) never disturbs the probe schedule. Probe i is due
+ * at start + i / rate on the monotonic clock; sending it late is recorded as lateness, never
+ * skipped, so the rate is honest.
+ *
+ * Which origin served a probe comes from the `served_by_header` response header (the local
+ * stand-ins send x-region): its value is compared with the primary's and secondary's values.
+ *
+ * Thread safety: drill_prober_start/stop and drill_prober_snapshot may be called from any one
+ * thread while the prober runs; the records are guarded by a mutex.
+ *
+ * Ownership: drill_prober_new allocates; drill_prober_free stops the thread if needed and
+ * frees everything (NULL accepted). Option strings are copied.
+ */
+#ifndef CFDR_DRILL_PROBER_H
+#define CFDR_DRILL_PROBER_H
+
+#include <stddef.h>
+
+#include "aws/err.h"
+#include "aws/log.h"
+#include "drills/analysis.h"
+
+struct drill_prober_options {
+    const char *url;              /* what to probe (the edge) */
+    double rate;                  /* probes per second, > 0 */
+    double timeout_s;             /* a probe without an answer by then is a viewer error */
+    const char *served_by_header; /* e.g. "x-region"; NULL: unknown origin */
+    const char *primary_value;    /* header value meaning "primary", e.g. "us-east-1" */
+    const char *secondary_value;
+    /* curl CURLOPT_CONNECT_TO entries ("HOST:PORT:CONNECT-HOST:CONNECT-PORT"), for pointing
+     * a real distribution domain at a local edge in offline AWS-mode tests; may be NULL. */
+    const char *const *connect_to;
+    size_t nconnect_to;
+    const struct cfdr_log *log;
+};
+
+/* A probe as recorded, with its scheduling. */
+struct drill_probe_record {
+    struct drill_probe probe; /* times relative to the prober's epoch */
+    double lateness_s;        /* actual send time - due time */
+    long curl_code;           /* CURLcode, 0 on success */
+};
+
+struct drill_prober;
+
+cfdr_code drill_prober_new(const struct drill_prober_options *o, struct drill_prober **out,
+                           cfdr_err *err);
+/* Starts the thread; probes begin at once. The epoch (time 0 of every record) is now. */
+cfdr_code drill_prober_start(struct drill_prober *p, cfdr_err *err);
+/* Seconds since the epoch on the prober's clock (use it to stamp the outage start). */
+double drill_prober_now(const struct drill_prober *p);
+/* Stops sending, waits (bounded by timeout_s) for probes in flight, joins the thread. */
+cfdr_code drill_prober_stop(struct drill_prober *p, cfdr_err *err);
+/* Copies the completed records so far, ordered by send time. *out is malloc'd (free()). */
+cfdr_code drill_prober_snapshot(struct drill_prober *p, struct drill_probe_record **out, size_t *n,
+                                cfdr_err *err);
+/* Counts so far, cheap, for progress lines. */
+void drill_prober_counts(struct drill_prober *p, size_t *done, size_t *errors, size_t *primary,
+                         size_t *secondary);
+void drill_prober_free(struct drill_prober *p);
+
+#endif

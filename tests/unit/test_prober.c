@@ -1,0 +1,221 @@
+/* Tests for drills/prober against a real HTTP server on loopback whose region flips. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "drills/analysis.h"
+#include "drills/prober.h"
+
+/* A one-thread origin: answers 200 with x-region from `region`, or 503 when `failing`. */
+struct origin {
+    struct event_base *base;
+    struct evhttp *http;
+    pthread_t thread;
+    int port;
+    atomic_int secondary; /* 0: us-east-1, 1: us-west-2 */
+    atomic_int failing;
+};
+
+static void handle(struct evhttp_request *req, void *arg)
+{
+    struct origin *o = arg;
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "ok\n");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "x-region",
+                      atomic_load(&o->secondary) ? "us-west-2" : "us-east-1");
+    evhttp_send_reply(req, atomic_load(&o->failing) ? 503 : 200, "OK", b);
+    evbuffer_free(b);
+}
+
+static void *origin_run(void *arg)
+{
+    struct origin *o = arg;
+    event_base_dispatch(o->base);
+    return NULL;
+}
+
+static void origin_start(struct origin *o)
+{
+    struct evhttp_bound_socket *s;
+    memset(o, 0, sizeof(*o));
+    o->base = event_base_new();
+    o->http = evhttp_new(o->base);
+    evhttp_set_gencb(o->http, handle, o);
+    s = evhttp_bind_socket_with_handle(o->http, "127.0.0.1", 0);
+    assert_non_null(s);
+    {
+        struct sockaddr_in sa;
+        socklen_t len = sizeof(sa);
+        getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&sa, &len);
+        o->port = ntohs(sa.sin_port);
+    }
+    assert_int_equal(pthread_create(&o->thread, NULL, origin_run, o), 0);
+}
+
+static void origin_stop(struct origin *o)
+{
+    event_base_loopbreak(o->base);
+    pthread_join(o->thread, NULL);
+    evhttp_free(o->http);
+    event_base_free(o->base);
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static void make_prober(struct origin *o, double rate, struct drill_prober **p)
+{
+    char url[64];
+    struct drill_prober_options opt = {0};
+    cfdr_err e;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", o->port);
+    opt.url = url;
+    opt.rate = rate;
+    opt.timeout_s = 2;
+    opt.served_by_header = "x-region";
+    opt.primary_value = "us-east-1";
+    opt.secondary_value = "us-west-2";
+    assert_int_equal(drill_prober_new(&opt, p, &e), CFDR_OK);
+}
+
+static void test_switch_is_measured_within_one_interval(void **state)
+{
+    struct origin o;
+    struct drill_prober *p;
+    struct drill_probe_record *recs;
+    struct drill_probe *probes;
+    struct drill_outage_figures f;
+    size_t n, done, errs, prim, sec;
+    double switch_s, rate = 50;
+    cfdr_err e;
+    (void)state;
+    origin_start(&o);
+    make_prober(&o, rate, &p);
+    assert_int_equal(drill_prober_start(p, &e), CFDR_OK);
+    sleep_s(0.6);
+    switch_s = drill_prober_now(p);
+    atomic_store(&o.secondary, 1); /* the true switch */
+    sleep_s(0.6);
+    assert_int_equal(drill_prober_stop(p, &e), CFDR_OK);
+    drill_prober_counts(p, &done, &errs, &prim, &sec);
+    assert_int_equal(drill_prober_snapshot(p, &recs, &n, &e), CFDR_OK);
+    assert_int_equal(n, done);
+    /* about 1.2 s at 50/s: 60 probes */ /
+        assert_in_range(n, 55, 90); /* sleeps may overshoot on a loaded machine */
+    assert_int_equal(errs, 0);
+    assert_int_equal(prim + sec, n);
+    probes = calloc(n, sizeof(*probes));
+    for (size_t i = 0; i < n; i++) {
+        probes[i] = recs[i].probe;
+        assert_true(recs[i].lateness_s >= 0);
+        if (i)
+            assert_true(recs[i].probe.sent_s >= recs[i - 1].probe.sent_s);
+        /* the schedule is i / rate: no probe is skipped */
+        assert_true(recs[i].probe.sent_s - recs[i].lateness_s >= (double)i / rate - 1e-9);
+    }
+    assert_int_equal(drill_analyze_outage(probes, n, switch_s, &f), 0);
+    assert_true(f.failed_over);
+    /* PRODUCT/issue 4 accuracy: within one probe interval plus 50 ms of the true switch */
+    assert_true(f.failover_seconds >= 0);
+    assert_true(f.failover_seconds <= 1.0 / rate + 0.050);
+    assert_int_equal(f.client_errors, 0);
+    free(probes);
+    free(recs);
+    drill_prober_free(p);
+    origin_stop(&o);
+}
+
+static void test_errors_and_unreachable(void **state)
+{
+    struct origin o;
+    struct drill_prober *p;
+    struct drill_probe_record *recs;
+    size_t n, done, errs, prim, sec;
+    cfdr_err e;
+    (void)state;
+    origin_start(&o);
+    atomic_store(&o.failing, 1);
+    make_prober(&o, 40, &p);
+    assert_int_equal(drill_prober_start(p, &e), CFDR_OK);
+    sleep_s(0.3);
+    assert_int_equal(drill_prober_stop(p, &e), CFDR_OK);
+    drill_prober_counts(p, &done, &errs, &prim, &sec);
+    assert_true(done >= 10);
+    assert_int_equal(errs, done); /* every 503 is a viewer-visible error */
+    assert_int_equal(prim + sec, 0);
+    assert_int_equal(drill_prober_snapshot(p, &recs, &n, &e), CFDR_OK);
+    assert_int_equal(recs[0].probe.status, 503);
+    free(recs);
+    drill_prober_free(p);
+    origin_stop(&o);
+
+    /* Nothing listens there any more: refused connections are errors with a curl code. */
+    make_prober(&o, 40, &p);
+    assert_int_equal(drill_prober_start(p, &e), CFDR_OK);
+    sleep_s(0.2);
+    assert_int_equal(drill_prober_stop(p, &e), CFDR_OK);
+    assert_int_equal(drill_prober_snapshot(p, &recs, &n, &e), CFDR_OK);
+    assert_true(n >= 5);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(recs[i].probe.status, 0);
+        assert_int_equal(recs[i].curl_code, CURLE_COULDNT_CONNECT);
+        assert_true(drill_probe_is_error(&recs[i].probe));
+    }
+    free(recs);
+    drill_prober_free(p);
+}
+
+static void test_bad_options(void **state)
+{
+    struct drill_prober_options opt = {0};
+    struct drill_prober *p = (void *)1;
+    cfdr_err e;
+    (void)state;
+    opt.url = "http://127.0.0.1:1/";
+    opt.rate = 0;
+    opt.timeout_s = 1;
+    assert_int_equal(drill_prober_new(&opt, &p, &e), CFDR_E_USAGE);
+    assert_null(p);
+    assert_non_null(strstr(e.msg, "rate"));
+    drill_prober_free(NULL);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    curl_global_cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_switch_is_measured_within_one_interval),
+        cmocka_unit_test(test_errors_and_unreachable),
+        cmocka_unit_test(test_bad_options),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
