@@ -117,8 +117,8 @@ static void test_switch_is_measured_within_one_interval(void **state)
     drill_prober_counts(p, &done, &errs, &prim, &sec);
     assert_int_equal(drill_prober_snapshot(p, &recs, &n, &e), CFDR_OK);
     assert_int_equal(n, done);
-    /* about 1.2 s at 50/s: 60 probes */ /
-        assert_in_range(n, 55, 90); /* sleeps may overshoot on a loaded machine */
+    /* about 1.2 s at 50/s: 60 probes (sleeps may overshoot on a loaded machine) */
+    assert_in_range(n, 55, 90);
     assert_int_equal(errs, 0);
     assert_int_equal(prim + sec, n);
     probes = calloc(n, sizeof(*probes));
