@@ -19,7 +19,8 @@ How the requests are built, and why this is fair to botocore:
   from percent_encode_sequence (plus bare keys without '='), and the JSON carries exactly the
   path and query of the URL botocore signed.
 * Headers are added through botocore's HTTPHeaders, so repeated names stay repeated. Values are
-  printable ASCII with extra spaces and tabs; botocore collapses whitespace with str.split().
+  printable ASCII with extra spaces and tabs, now and then a folded line (obs-fold); botocore
+  collapses whitespace with str.split().
 * botocore reads the clock with datetime.datetime.utcnow() inside SigV4Auth.add_auth; the
   helper replaces botocore.auth.datetime with a stand-in whose utcnow() returns the request's
   fixed time. The time varies per request (from the seed) so that the date-keyed HMAC chain is
@@ -99,15 +100,15 @@ HEADER_NAMES = [
 ]
 UNSIGNED_NAMES = ["User-Agent", "Expect", "X-Amzn-Trace-Id", "Authorization", "user-agent"]
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+VCHAR = "".join(chr(c) for c in range(0x21, 0x7F))
+# obs-fold: a line break followed by a space or tab continues a header value (the suite's
+# get-header-value-multiline); http.client accepts it, and both signers see whitespace.
+FOLDS = ["\r\n ", "\r\n\t", "\n  ", "\n\t "]
 
 
 def rand_text(rng, pool_parts, lo, hi):
     """A string of lo..hi pieces drawn from the given pools."""
-    pieces = []
-    for _ in range(rng.randint(lo, hi)):
-        pool = rng.choice(pool_parts)
-        pieces.append(rng.choice(pool) if isinstance(pool, list) else rng.choice(pool))
-    return "".join(pieces)
+    return "".join(rng.choice(rng.choice(pool_parts)) for _ in range(rng.randint(lo, hi)))
 
 
 def rand_segment(rng, raw):
@@ -181,14 +182,14 @@ def rand_header_value(rng):
         return ""
     if r < 0.14:
         return rand_ws(rng) + " "
-    words = [
-        rand_text(rng, ["".join(chr(c) for c in range(0x21, 0x7F))], 1, 12)
-        for _ in range(rng.randint(1, 4))
-    ]
+    words = [rand_text(rng, [VCHAR], 1, 12) for _ in range(rng.randint(1, 4))]
     out = rand_ws(rng)
     for i, w in enumerate(words):
         if i:
-            out += rng.choice([" ", "  ", "\t", " \t ", "   "])
+            if rng.random() < 0.05:
+                out += rng.choice(FOLDS)
+            else:
+                out += rng.choice([" ", "  ", "\t", " \t ", "   "])
         out += w
     return out + rand_ws(rng)
 
@@ -219,7 +220,7 @@ def rand_body(rng):
 
 def rand_time(rng):
     unix = rng.randrange(946684800, 4102444800)  # 2000-01-01 .. 2100-01-01
-    return unix, datetime.datetime.utcfromtimestamp(unix)
+    return unix, datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=unix)
 
 
 def rand_creds(rng):
