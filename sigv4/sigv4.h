@@ -77,10 +77,26 @@ void sigv4_result_free(struct sigv4_result *r);
 
 /* Signs req under cfg, filling every stage of out. Headers that the SDKs never sign
  * (User-Agent, Expect, X-Amzn-Trace-Id, Authorization) are left out of the signature. */
+/* Details (sigv4/sigv4.c and sigv4/uri.h say more):
+ * - Header values are trimmed and every run of spaces, tabs and folded line breaks inside
+ *   becomes one space; repeated names are joined with ',' in request order.
+ * - The query is decoded and re-encoded pair by pair ('+' is a literal plus); the path is
+ *   normalised as the SDKs do it and, with double_uri_encode, encoded again.
+ * - out is reset first, so a result can be reused; after a failure it holds no signature.
+ * Errors (err says what to fix and never holds the secret key or the session token):
+ *   CFDR_E_USAGE: no Host header; a header name that is not an HTTP token; a control character
+ *     or an unfolded line break in a header value; a malformed %-escape in the query; a bad
+ *     method, region, service or date; an X-Amz-Date header other than cfg->amz_date; an
+ *     X-Amz-Content-SHA256 header other than the body's hash.
+ *   CFDR_E_CREDENTIALS: no access key id or secret; an X-Amz-Security-Token header other than
+ *     the credentials' session token.
+ *   CFDR_E_TOOBIG / CFDR_E_NOMEM: a stage would exceed its buffer's limit / no memory.
+ *   CFDR_E_INTERNAL: NULL arguments that the contract forbids. */
 cfdr_code sigv4_sign(const struct sigv4_config *cfg, const struct sigv4_request *req,
                      struct sigv4_result *out, cfdr_err *err);
 
-/* Formats a UNIX time as "YYYYMMDDTHHMMSSZ" into out (at least 17 bytes). */
+/* Formats a UNIX time as "YYYYMMDDTHHMMSSZ" into out (at least 17 bytes). A time outside the
+ * years 1000-9999 (or time_t) gives "00000000T000000Z", a date AWS rejects. */
 void sigv4_format_amz_date(long long unix_time, char out[17]);
 
 /* Lowercase hex SHA-256 of data into out (65 bytes with NUL). */
