@@ -12,10 +12,8 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -34,16 +32,16 @@
 
 /* Project: lowercase letters, digits and hyphens, 1-32 characters, starting and ending with a
  * letter or digit. cfdr derives resource names from it: CloudWatch alarms
- * "<project>-failover-active" / "<project>-edge-5xx" (alarm names: up to 255), SNS topics
- * (names: up to 256 of [A-Za-z0-9_-]), the cfdr:project tag value (up to 256), and App Runner
- * service names "<project>-<suffix>" (App Runner: 4-40 characters), which is the tightest
- * limit: 32 characters leave "-" plus a 7-character suffix inside 40. Lowercase only, so that two
- * projects cannot differ only by case in names some services compare case-insensitively. */
+ * "<project>-failover-active" and "<project>-edge-5xx" (alarm names: up to 255 characters), SNS
+ * topics (up to 256 of [A-Za-z0-9_-]), the cfdr:project tag value (up to 256). The tightest
+ * service cfdr names things in is App Runner (4-40 characters): 32 leaves room for "-" plus a
+ * 7-character suffix should a name ever be derived there. The character set is the
+ * intersection of all of them, minus "_" and upper case, so that one project has exactly one
+ * spelling everywhere, DNS-style. */
 #define PROJECT_RE "^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"
 #define PROJECT_ALLOWED                                                                            \
     "1-32 lowercase letters, digits and hyphens, starting and ending with a letter or digit, "     \
-    "e.g. "                                                                                        \
-    "dr-demo"
+    "e.g. dr-demo"
 
 /* botocore's endpoints.json "regionRegex" for the aws partition,
  * ^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$, with \w narrowed to lowercase letters and digits:
@@ -79,6 +77,22 @@ static const char *const alarms_keys[] = {"email", "https", "period_s", "smtp"};
 static const char *const drill_keys[] = {"rate", "duration_s", "served_by_header"};
 
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ASCII classes, independent of the locale: the rules are about bytes in names. */
+static int is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_alnum(unsigned char c)
+{
+    return is_alpha(c) || is_digit(c);
+}
 
 /* ---------------------------------------------------------------------------------------------
  * Defaults and freeing.
@@ -278,9 +292,12 @@ static const char *show_url(const char *url, char *out)
     const char *auth, *end, *host;
     size_t slen;
 
-    if (!scheme_end || (size_t)(scheme_end - url) > 16)
-        return show_n(url, strcspn(url, "/?#@"), out);
-    slen = (size_t)(scheme_end - url);
+    slen = scheme_end ? (size_t)(scheme_end - url) : 0;
+    /* no scheme (RFC 3986: a letter, then letters, digits, "+", "-", "."): show only what
+     * precedes anything that could start credentials or a path */
+    if (!scheme_end || slen == 0 || slen > 16 || !is_alpha((unsigned char)url[0]) ||
+        strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") < slen)
+        return show_n(url, strcspn(url, ":@/?#"), out);
     auth = scheme_end + 3;
     end = auth + strcspn(auth, "/?#");
     host = auth;
@@ -400,7 +417,7 @@ static int chk_service(struct vctx *v, const char *path, const char *s)
 
 static int is_atext(unsigned char c)
 {
-    return isalnum(c) || (c && strchr("!#$%&'*+/=?^_`{|}~-", c));
+    return is_alnum(c) || (c && strchr("!#$%&'*+/=?^_`{|}~-", c));
 }
 
 /* One DNS host name: dot-separated labels of letters, digits and inner hyphens (1-63 each), at
@@ -415,7 +432,7 @@ static int hostname_ok(const char *h, size_t n, int need_tld)
         size_t start = i;
         while (i < n && h[i] != '.') {
             unsigned char c = (unsigned char)h[i];
-            if (!(isalnum(c) || c == '-'))
+            if (!(is_alnum(c) || c == '-'))
                 return 0;
             i++;
         }
@@ -434,7 +451,7 @@ static int hostname_ok(const char *h, size_t n, int need_tld)
         if (labels < 2 || n - last_start < 2)
             return 0;
         for (i = last_start; i < n; i++)
-            if (isalpha((unsigned char)h[i]))
+            if (is_alpha((unsigned char)h[i]))
                 alpha = 1;
         if (!alpha)
             return 0;
@@ -532,7 +549,7 @@ static const char *url_problem(const char *s, const char *const *schemes, size_t
         if (d == end || end - d > 5)
             return "port must be 1-65535";
         for (; d < end; d++) {
-            if (!isdigit((unsigned char)*d))
+            if (!is_digit((unsigned char)*d))
                 return "port must be 1-65535";
             port = port * 10 + (*d - '0');
         }
@@ -579,7 +596,7 @@ static int header_ok(const char *s)
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (!isalnum(c) && !strchr("!#$%&'*+-.^_`|~", c))
+        if (!is_alnum(c) && !strchr("!#$%&'*+-.^_`|~", c))
             return 0;
     }
     return 1;
@@ -618,7 +635,7 @@ static const char *path_key(char *out, const char *base, const char *key)
     char tmp[PATH_MAX_LEN], sh[SHOW_BUF];
     int plain = *key != '\0', n;
     for (const char *k = key; *k; k++)
-        if (!(isalnum((unsigned char)*k) || *k == '_' || *k == '-'))
+        if (!(is_alnum((unsigned char)*k) || *k == '_' || *k == '-'))
             plain = 0;
     if (plain && strlen(key) <= SHOW_MAX)
         n = snprintf(tmp, sizeof(tmp), "%s%s%s", base, *base ? "." : "", key);
@@ -738,12 +755,12 @@ static void type_err(struct vctx *v, const char *path, const char *expected,
     verr(v, path, "expected %s, got %s", expected, type_desc(val));
 }
 
-static struct json_object *get(struct json_object *obj, const char *key)
+/* Whether obj has key; *val gets its value, which is NULL for a JSON null (json-c's
+ * representation), so presence and value are separate questions. */
+static int has(struct json_object *obj, const char *key, struct json_object **val)
 {
-    struct json_object *val = NULL;
-    if (!obj || !json_object_object_get_ex(obj, key, &val))
-        return NULL;
-    return val;
+    *val = NULL;
+    return obj && json_object_object_get_ex(obj, key, val);
 }
 
 /* A string value with no NUL inside, or NULL after recording why not. */
@@ -781,10 +798,10 @@ static void walk_int(struct vctx *v, struct json_object *obj, const char *base, 
                      int min, int max, int *field)
 {
     char path[PATH_MAX_LEN], expected[64];
-    struct json_object *val = get(obj, key);
+    struct json_object *val;
     long long x;
     const char *shown;
-    if (!val)
+    if (!has(obj, key, &val))
         return;
     path_key(path, base, key);
     snprintf(expected, sizeof(expected), "an integer %d-%d", min, max);
@@ -799,10 +816,10 @@ static void walk_fixed_string(struct vctx *v, struct json_object *obj, const cha
                               size_t field_size)
 {
     char path[PATH_MAX_LEN];
-    struct json_object *val = get(obj, key);
+    struct json_object *val;
     const char *s;
     path_key(path, base, key);
-    if (!val) {
+    if (!has(obj, key, &val)) {
         if (required)
             verr(v, path, "missing (required: %s)", expected);
         return;
@@ -818,8 +835,8 @@ static void walk_fixed_string(struct vctx *v, struct json_object *obj, const cha
 static struct json_object *want_object(struct vctx *v, struct json_object *parent, const char *key,
                                        int required, const char *expected)
 {
-    struct json_object *val = get(parent, key);
-    if (!val) {
+    struct json_object *val;
+    if (!has(parent, key, &val)) {
         if (required)
             verr(v, key, "missing (required: %s)", expected);
         return NULL;
@@ -858,12 +875,12 @@ static void walk_status_codes(struct vctx *v, struct json_object *group,
 {
     const char *base = "origin_group.failover_status_codes";
     const char *expected = "an array of status codes (allowed: " CODES_ALLOWED ")";
-    struct json_object *arr = get(group, "failover_status_codes");
+    struct json_object *arr;
     int codes[CONFIG_STATUS_CODES_MAX];
     size_t ncodes = 0, n;
     int ok = 1;
 
-    if (!arr)
+    if (!has(group, "failover_status_codes", &arr))
         return;
     if (!json_object_is_type(arr, json_type_array)) {
         type_err(v, base, expected, arr);
@@ -909,13 +926,13 @@ static char **walk_string_list(struct vctx *v, struct json_object *alarms, const
                                size_t *count)
 {
     char base[PATH_MAX_LEN];
-    struct json_object *arr = get(alarms, key);
+    struct json_object *arr;
     char **list = NULL;
     size_t n, kept = 0;
     int ok = 1;
 
     *count = 0;
-    if (!arr)
+    if (!has(alarms, key, &arr))
         return NULL;
     path_key(base, "alarms", key);
     if (!json_object_is_type(arr, json_type_array)) {
@@ -1015,14 +1032,12 @@ static void walk(struct vctx *v, struct json_object *root, struct cfdr_config *c
             v, obj, "https", "an array of webhook URLs, e.g. [\"https://hooks.example.com/cfdr\"]",
             "a webhook URL such as \"https://hooks.example.com/cfdr\"", chk_webhook, 0,
             &a->n_https);
-        val = get(obj, "period_s");
-        if (val &&
+        if (has(obj, "period_s", &val) &&
             want_int(v, "alarms.period_s", val, "an integer (allowed: " PERIOD_ALLOWED ")", &x,
                      &shown) &&
             chk_period(v, "alarms.period_s", x, shown))
             a->period_s = (int)x;
-        val = get(obj, "smtp");
-        if (val) {
+        if (has(obj, "smtp", &val)) {
             const char *s = want_string(v, "alarms.smtp", val,
                                         "a mail server URL, e.g. \"smtp://127.0.0.1:2525\"");
             if (s && chk_smtp(v, "alarms.smtp", s)) {
@@ -1252,7 +1267,7 @@ static cfdr_code json_syntax_error(const char *source, const char *text, size_t 
     char found[32] = "";
     size_t k;
 
-    for (k = 0; k < len && isspace((unsigned char)text[k]); k++)
+    for (k = 0; k < len && strchr(" \t\r\n", text[k]); k++)
         ;
     if (k == len)
         return err_set(err, CFDR_E_CONFIG,
@@ -1264,7 +1279,7 @@ static cfdr_code json_syntax_error(const char *source, const char *text, size_t 
     line_col(text, off, &line, &col);
     if (off == len)
         snprintf(found, sizeof(found), " (at the end of the text)");
-    else if (show_char && isgraph((unsigned char)text[off]))
+    else if (show_char && text[off] > 0x20 && text[off] < 0x7f)
         snprintf(found, sizeof(found), " (found %c)", text[off]);
     return err_set(err, CFDR_E_CONFIG, "%s: line %d, column %d: invalid JSON: %s%s", source, line,
                    col, why, found);
@@ -1325,7 +1340,8 @@ static cfdr_code load_text(const char *text, size_t len, const char *source,
     root = json_tokener_parse_ex(tok, copy, (int)(len + 1));
     jerr = json_tokener_get_error(tok);
     json_off = json_tokener_get_parse_end(tok);
-    if (!root || jerr != json_tokener_success) {
+    /* a document that is just `null` parses to NULL with success: the walk reports it */
+    if (jerr != json_tokener_success) {
         if (pre_why && pre_off <= json_off)
             rc = json_syntax_error(source, text, len, pre_off, pre_why, 0, err);
         else

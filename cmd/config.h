@@ -10,11 +10,13 @@
  *     ...)"), so a user fixes the file in one pass. Invalid JSON is reported with its line and
  *     column.
  *   - Comments: JSON has none, but the starter file `cfdr init` writes explains every field, so
- *     cfdr.json may hold `// line` and `/ * block * /` comments outside strings. They are blanked
- *     out (offsets kept, so line/column stay right) before json-c parses the text in strict
- *     mode. Strict mode rejects everything else json-c would otherwise tolerate (trailing commas,
+ *     cfdr.json may hold `//` line comments and C block comments outside strings. They are
+ *     blanked out (offsets kept, so line/column stay right) before json-c parses the text in
+ *     strict mode. Strict mode rejects what json-c would otherwise tolerate (trailing commas,
  *     trailing text, TRUE, leading zeros); single-quoted strings and raw control characters in
- *     strings, which strict json-c still accepts, are rejected by that same pre-pass.
+ *     strings, which strict json-c still accepts, are rejected by the same pre-pass. (json-c
+ *     also accepts NaN and Infinity; no cfdr field takes a non-integer number, so they fail the
+ *     type check.) A UTF-8 byte order mark is skipped.
  *   - Duplicate keys in one object are errors (json-c would silently keep the last one): a scan
  *     of the (valid) text finds them and reports both positions.
  *   - config_to_json() prints the canonical form (every key, defaults filled in, fixed order)
@@ -130,7 +132,10 @@ cfdr_code config_check_mode(const struct cfdr_config *cfg, int local, cfdr_err *
 cfdr_code config_to_json_object(const struct cfdr_config *cfg, struct json_object **out,
                                 cfdr_err *err);
 
-/* Appends the canonical JSON text (compact, one line, no trailing newline) to out. */
+/* Appends the canonical JSON text (compact, one line, no trailing newline) to out.
+ * Alarm URLs appear in full here, and they can hold secrets (https://user:password@host/, a
+ * token in a webhook path): fine for the 0600 state file, not for a report meant for sharing.
+ * Error messages from this module never show more of a URL than its scheme and host. */
 cfdr_code config_to_json(const struct cfdr_config *cfg, struct buf *out);
 
 /* Appends the commented starter cfdr.json (AWS mode, or local mode when local != 0) to out. It
