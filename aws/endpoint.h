@@ -9,6 +9,10 @@
  * spaces to underscores: CLOUDFRONT, APPRUNNER, CLOUDWATCH, SNS, STS, SSO) wins over
  * AWS_ENDPOINT_URL; AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true disables both. An overridden
  * endpoint keeps the default signing region and name.
+ * Details: an empty variable counts as unset (as in botocore); an override must be
+ * http(s)://host[:port][/path] with a valid host name or [IPv6] address, no user information,
+ * query or fragment; trailing slashes are dropped, and `host` omits the scheme's default port.
+ * Regional services validate the region even when overridden (it is still signed for).
  *
  * Pure apart from getenv. No allocation: the result is a fixed-size struct.
  */
