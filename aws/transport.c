@@ -73,6 +73,7 @@ struct wire {
     long status;
     long duration_ms;
     int toobig; /* the body or headers exceeded their limit */
+    int nomem;  /* a callback ran out of memory */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -81,6 +82,7 @@ struct sink {
     struct aws_response *resp;
     size_t header_bytes;
     int toobig;
+    int nomem;
 };
 
 /* ---- small helpers ---- */
@@ -354,8 +356,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     struct sink *s = ud;
     size_t n = size * nmemb;
-    if (buf_add(&s->resp->body, data, n) != CFDR_OK) {
-        s->toobig = 1;
+    cfdr_code rc = buf_add(&s->resp->body, data, n);
+    if (rc != CFDR_OK) {
+        if (rc == CFDR_E_TOOBIG)
+            s->toobig = 1;
+        else
+            s->nomem = 1;
         return 0; /* curl stops with CURLE_WRITE_ERROR */
     }
     return n;
@@ -395,8 +401,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
                        data[ve - 1] == '\t'))
         ve--;
     h = realloc(r->headers, (r->nheaders + 1) * sizeof(*h));
-    if (!h)
+    if (!h) {
+        s->nomem = 1;
         return 0;
+    }
     r->headers = h;
     h = &r->headers[r->nheaders];
     h->name = strndup(data, nl);
@@ -404,6 +412,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     if (!h->name || !h->value) {
         free(h->name);
         free(h->value);
+        s->nomem = 1;
         return 0;
     }
     r->nheaders++;
@@ -816,9 +825,10 @@ static cfdr_code send_attempt(struct call *c, struct aws_response *resp, struct 
     const struct aws_request *rq = c->rq;
     CURL *h = t->curl;
     struct curl_slist *list = NULL, *tmp;
-    struct sink s = {resp, 0, 0};
+    struct sink s = {resp, 0, 0, 0};
     struct buf line;
     cfdr_code rc = CFDR_OK;
+    CURLcode sc = CURLE_OK;
     long t0;
 
     memset(w, 0, sizeof(*w));
@@ -861,46 +871,60 @@ static cfdr_code send_attempt(struct call *c, struct aws_response *resp, struct 
     }
 
     curl_easy_reset(h); /* keeps the connection cache */
-    curl_easy_setopt(h, CURLOPT_URL, buf_str(&c->url));
+#define SETOPT(opt, val)                                                                           \
+    do {                                                                                           \
+        if (sc == CURLE_OK)                                                                        \
+            sc = curl_easy_setopt(h, opt, val);                                                    \
+    } while (0)
+    SETOPT(CURLOPT_URL, buf_str(&c->url));
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #else
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    SETOPT(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, t->request_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)resp->body.max);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, w->errbuf);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &s);
+    SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+    SETOPT(CURLOPT_NOSIGNAL, 1L);
+    SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+    SETOPT(CURLOPT_TIMEOUT_MS, t->request_timeout_ms);
+    SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)resp->body.max);
+    SETOPT(CURLOPT_HTTPHEADER, list);
+    SETOPT(CURLOPT_ERRORBUFFER, w->errbuf);
+    SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+    SETOPT(CURLOPT_WRITEDATA, &s);
+    SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+    SETOPT(CURLOPT_HEADERDATA, &s);
     if (strcmp(rq->method, "GET") == 0) {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        SETOPT(CURLOPT_HTTPGET, 1L);
     } else if (strcmp(rq->method, "HEAD") == 0) {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+        SETOPT(CURLOPT_NOBODY, 1L);
     } else {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body_len ? rq->body : "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
+        SETOPT(CURLOPT_POSTFIELDS, rq->body_len ? rq->body : "");
+        SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+        SETOPT(CURLOPT_CUSTOMREQUEST, rq->method);
+    }
+#undef SETOPT
+    if (sc != CURLE_OK) {
+        rc = err_set(err, sc == CURLE_OUT_OF_MEMORY ? CFDR_E_NOMEM : CFDR_E_INTERNAL,
+                     "%s %s: libcurl refused an option: %s", c->svc, rq->operation,
+                     curl_easy_strerror(sc));
+        goto out;
     }
 
     t0 = mono_ms();
     w->cc = curl_easy_perform(h);
     w->duration_ms = mono_ms() - t0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &w->status);
+    if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &w->status) != CURLE_OK)
+        w->status = 0;
     w->toobig = s.toobig || w->cc == CURLE_FILESIZE_EXCEEDED;
+    w->nomem = s.nomem;
+out:
     /* the handle must not keep pointers to this attempt's memory */
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_reset(h);
     curl_slist_free_all(list);
-    return CFDR_OK;
+    return rc;
 }
 
 /* curl failures that retrying cannot fix, mapped to cfdr codes; 0 for network failures. */
@@ -917,6 +941,7 @@ static cfdr_code local_failure(CURLcode cc)
     case CURLE_NOT_BUILT_IN:
     case CURLE_UNKNOWN_OPTION:
     case CURLE_ABORTED_BY_CALLBACK:
+    case CURLE_WRITE_ERROR: /* only our callbacks refuse data, and they say why */
         return CFDR_E_INTERNAL;
     default:
         return CFDR_OK;
@@ -927,14 +952,17 @@ static cfdr_code finish_aws_error(struct call *c, struct aws_response *resp, int
                                   enum retry_verdict v, cfdr_err *err)
 {
     const struct aws_error *e = &resp->error;
-    char tail[128] = "";
+    char tail[128] = "", status[24];
 
     if (v == RETRY_NO_MAX_ATTEMPTS && attempts > 1)
         snprintf(tail, sizeof(tail), "; gave up after %d attempts", attempts);
     else if (v == RETRY_NO_QUOTA)
         snprintf(tail, sizeof(tail), "; not retried: the retry quota is exhausted");
-    err_set(err, CFDR_E_AWS, "%s %s failed: HTTP %ld %s%s%s%s%s%s%s", c->svc, c->rq->operation,
-            e->http_status, e->code, e->message[0] ? ": " : "", e->message,
+    /* a non-AWS answer's code is its status: say it once */
+    snprintf(status, sizeof(status), "%ld", e->http_status);
+    err_set(err, CFDR_E_AWS, "%s %s failed: HTTP %ld%s%s%s%s%s%s%s%s", c->svc, c->rq->operation,
+            e->http_status, strcmp(e->code, status) ? " " : "",
+            strcmp(e->code, status) ? e->code : "", e->message[0] ? ": " : "", e->message,
             e->request_id[0] ? " (request id " : "", e->request_id, e->request_id[0] ? ")" : "",
             tail);
     if (err)
@@ -950,6 +978,9 @@ static cfdr_code finish_net_error(struct call *c, struct aws_response *resp, con
     int urllen = q ? (int)(q - buf_str(&c->url)) : (int)buf_len(&c->url);
     char tail[96] = "";
 
+    /* whatever arrived before the connection broke is not an answer */
+    buf_free(&resp->body);
+    free_headers(resp);
     resp->status = 0;
     memset(&resp->error, 0, sizeof(resp->error));
     snprintf(resp->error.code, sizeof(resp->error.code), "%s",
@@ -1036,7 +1067,15 @@ cfdr_code transport_call(struct transport *t, const struct aws_request *rq,
             goto out;
         log_response(&c, resp, &w);
 
+        if (w.nomem) {
+            rc = err_set(err, CFDR_E_NOMEM, "%s %s: out of memory reading the answer", c.svc,
+                         rq->operation);
+            goto out;
+        }
         if (w.toobig) {
+            /* never hand out a truncated answer */
+            buf_free(&resp->body);
+            free_headers(resp);
             rc = err_set(err, CFDR_E_TOOBIG,
                          "%s %s failed: the answer from %s is larger than the %zu-byte limit",
                          c.svc, rq->operation, c.ep.url, (size_t)resp->body.max);

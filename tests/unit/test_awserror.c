@@ -353,6 +353,49 @@ static void test_long_values_are_cut_safely(void **state)
     free(body);
 }
 
+/* Bounded, deterministic mutation run over the table's bodies: whatever the bytes, the result
+ * is a terminated error with a code (ASan/UBSan watch the parsers). */
+static void test_mutated_bodies_always_yield_an_error(void **state)
+{
+    uint32_t seed = 12345;
+    char body[2048];
+    (void)state;
+    for (int round = 0; round < 4000; round++) {
+        const struct error_case *c = &cases[(size_t)round % N(cases)];
+        size_t len = strlen(c->body);
+        struct aws_error e;
+        if (len >= sizeof(body))
+            len = sizeof(body) - 1;
+        memcpy(body, c->body, len);
+        for (int k = 0; k < 1 + round % 8 && len; k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % len;
+            switch ((seed >> 4) % 3) {
+            case 0: /* flip a byte */
+                body[at] = (char)(seed >> 16);
+                break;
+            case 1: /* cut */
+                len = at;
+                break;
+            default: /* duplicate a tail */
+                if (len + (len - at) < sizeof(body)) {
+                    memmove(body + len, body + at, len - at);
+                    len += len - at;
+                }
+                break;
+            }
+        }
+        awserror_parse((enum aws_protocol)(round % 4), c->status, NULL, 0, body, len, &e);
+        assert_int_equal(e.http_status, c->status);
+        assert_true(e.code[0] != '\0');
+        assert_true(strlen(e.code) < sizeof(e.code));
+        assert_true(strlen(e.message) < sizeof(e.message));
+        assert_true(strlen(e.request_id) < sizeof(e.request_id));
+        for (const char *p = e.message; *p; p++)
+            assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+    }
+}
+
 static void test_reason_phrases(void **state)
 {
     (void)state;
@@ -368,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_error_table),
         cmocka_unit_test(test_body_need_not_be_terminated),
         cmocka_unit_test(test_long_values_are_cut_safely),
+        cmocka_unit_test(test_mutated_bodies_always_yield_an_error),
         cmocka_unit_test(test_reason_phrases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -754,9 +754,42 @@ static void test_proxy_html_502_gives_a_useful_error(void **state)
     assert_int_equal(fx->resp.attempts, 2); /* 502 is transient */
     assert_string_equal(fx->resp.error.code, "502");
     assert_string_equal(fx->err.msg,
-                        "CloudFront GetDistribution failed: HTTP 502 502: Bad Gateway (the answer "
+                        "CloudFront GetDistribution failed: HTTP 502: Bad Gateway (the answer "
                         "is not an AWS error response; a proxy, load balancer or gateway may have "
                         "sent it); gave up after 2 attempts");
+}
+
+static void test_redirects_are_not_followed(void **state)
+{
+    struct fx *fx = *state;
+    struct aws_request rq = cf_get("/2020-05-31/distribution");
+    char location[96];
+    struct recs r;
+
+    snprintf(location, sizeof(location), "http://127.0.0.1:%d/elsewhere", 1);
+    start(fx, script(2, st_resp(301, "", "Location", location, NULL, NULL),
+                     st_resp(200, "<followed/>", NULL, NULL, NULL, NULL)));
+    make_transport(fx, 3, 0, 0);
+    assert_int_equal(transport_call(fx->t, &rq, &fx->resp, &fx->err), CFDR_E_AWS);
+    assert_int_equal(fx->resp.status, 301);
+    assert_int_equal(fx->resp.attempts, 1);
+    assert_string_equal(fx->err.msg, "CloudFront GetDistribution failed: HTTP 301: Moved "
+                                     "Permanently (empty response body)");
+    recs_load(&fx->srv, &r);
+    assert_int_equal(r.n, 1);
+    recs_free(&r);
+}
+
+static void test_endpoint_with_another_scheme_is_refused(void **state)
+{
+    struct fx *fx = *state;
+    struct aws_request rq = cf_get("/2020-05-31/distribution");
+
+    setenv("AWS_ENDPOINT_URL_CLOUDFRONT", "file:///etc", 1);
+    make_transport(fx, 3, 0, 0);
+    assert_int_equal(transport_call(fx->t, &rq, &fx->resp, &fx->err), CFDR_E_CONFIG);
+    assert_non_null(strstr(fx->err.msg, "AWS_ENDPOINT_URL_CLOUDFRONT"));
+    assert_int_equal(fx->ndelays, 0); /* not retried */
 }
 
 static void test_dropped_connections_are_retried(void **state)
@@ -792,6 +825,8 @@ static void test_dropped_every_time_is_a_network_error(void **state)
     assert_int_equal(fx->resp.status, 0);
     assert_int_equal(fx->resp.error.http_status, 0);
     assert_string_equal(fx->resp.error.code, "ConnectionError");
+    assert_int_equal(buf_len(&fx->resp.body), 0); /* the partial body is not an answer */
+    assert_int_equal(fx->resp.nheaders, 0);
     snprintf(want, sizeof(want),
              "CloudFront GetDistribution failed: could not reach http://127.0.0.1:%d/2020-05-31/"
              "distribution/E1: ",
@@ -874,6 +909,7 @@ static void test_body_over_the_limit_is_an_error(void **state)
     assert_non_null(strstr(fx->err.msg, "CloudFront GetDistribution failed: the answer from "
                                         "http://127.0.0.1:"));
     assert_non_null(strstr(fx->err.msg, "is larger than the 16777216-byte limit"));
+    assert_int_equal(buf_len(&fx->resp.body), 0); /* no truncated answer is handed out */
     /* announced with Content-Length: refused before reading it */
     assert_int_equal(transport_call(fx->t, &rq, &fx->resp, &fx->err), CFDR_E_TOOBIG);
     assert_int_equal(fx->resp.attempts, 1);
@@ -1155,6 +1191,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rest_xml_409_is_not_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_400_is_not_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proxy_html_502_gives_a_useful_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redirects_are_not_followed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_endpoint_with_another_scheme_is_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_dropped_connections_are_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dropped_every_time_is_a_network_error, setup,
                                         teardown),
