@@ -44,7 +44,7 @@
 #define TEST_TOKEN "FwoGZXIvYXdzEXAMPLEtransportSESSIONtoken+/=="
 #define NOW_BASE 1700000000LL
 #define NOW_STEP 10
-#define MAX_RECS 64
+#define MAX_RECS 128
 
 struct server {
     pid_t pid;
@@ -59,7 +59,7 @@ struct fx {
     struct transport *t;
     struct aws_response resp;
     cfdr_err err;
-    long delays[32];
+    long delays[256];
     int ndelays;
     double rands[8];
     int nrands, irand;
@@ -268,7 +268,7 @@ static const char *rec_header(const struct recs *r, size_t i, const char *name)
 static void hook_sleep(void *ud, long ms)
 {
     struct fx *fx = ud;
-    assert_true(fx->ndelays < 32);
+    assert_true(fx->ndelays < 256);
     fx->delays[fx->ndelays++] = ms;
 }
 
@@ -623,6 +623,7 @@ static void test_query_throttling_exhausts_attempts(void **state)
         "<ErrorResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\"><Error>"
         "<Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
         "<RequestId>q-1</RequestId></ErrorResponse>";
+    char want_msg[256];
     struct recs r;
 
     start(fx, script(1, st_resp(400, throttled, "Content-Type", "text/xml", NULL, NULL)));
@@ -639,8 +640,11 @@ static void test_query_throttling_exhausts_attempts(void **state)
     assert_string_equal(fx->resp.error.code, "Throttling");
     assert_string_equal(fx->resp.error.message, "Rate exceeded");
     assert_string_equal(fx->resp.error.request_id, "q-1");
-    assert_string_equal(fx->err.msg, "CloudWatch PutMetricAlarm failed: HTTP 400 Throttling: Rate "
-                                     "exceeded (request id q-1); gave up after 4 attempts");
+    snprintf(want_msg, sizeof(want_msg),
+             "%s PutMetricAlarm failed: HTTP 400 Throttling: Rate exceeded (request id q-1); "
+             "gave up after 4 attempts",
+             endpoint_service_name(AWS_SVC_CLOUDWATCH));
+    assert_string_equal(fx->err.msg, want_msg);
     assert_int_equal(fx->ndelays, 3);
     assert_int_equal(fx->delays[0], 900);
     assert_int_equal(fx->delays[1], 1800);
@@ -684,6 +688,40 @@ static void test_5xx_then_success(void **state)
     assert_int_equal(fx->delays[1], retry_backoff_ms(2, 0.5));
     recs_load(&fx->srv, &r);
     assert_int_equal(r.n, 3);
+    recs_free(&r);
+}
+
+static void test_retry_quota_spans_calls(void **state)
+{
+    struct fx *fx = *state;
+    struct aws_request rq = cf_get("/2020-05-31/distribution");
+    json_object *sc = json_object_new_array();
+    struct recs r;
+
+    /* 103 answers of 503, then success */
+    for (int i = 0; i < 103; i++)
+        json_object_array_add(sc, st_resp(503, "", NULL, NULL, NULL, NULL));
+    json_object_array_add(sc, st_resp(200, "<ok/>", NULL, NULL, NULL, NULL));
+    start(fx, sc);
+    make_transport(fx, 100, 0, 0);
+    /* 99 retries take 495 of the 500 tokens */
+    assert_int_equal(transport_call(fx->t, &rq, &fx->resp, &fx->err), CFDR_E_AWS);
+    assert_int_equal(fx->resp.attempts, 100);
+    assert_int_equal(fx->ndelays, 99);
+    assert_int_equal(fx->delays[98], RETRY_MAX_BACKOFF_MS); /* capped at 20 s */
+    /* the next call may retry once more (5 tokens), then the quota is dry */
+    assert_int_equal(transport_call(fx->t, &rq, &fx->resp, &fx->err), CFDR_E_AWS);
+    assert_int_equal(fx->resp.attempts, 2);
+    assert_string_equal(fx->err.msg, "CloudFront GetDistribution failed: HTTP 503: Service "
+                                     "Unavailable (empty response body); not retried: the retry "
+                                     "quota is exhausted");
+    assert_int_equal(transport_call(fx->t, &rq, &fx->resp, &fx->err), CFDR_E_AWS);
+    assert_int_equal(fx->resp.attempts, 1);
+    assert_int_equal(fx->ndelays, 100);
+    /* success still works without retries */
+    assert_int_equal(transport_call(fx->t, &rq, &fx->resp, &fx->err), CFDR_OK);
+    recs_load(&fx->srv, &r);
+    assert_int_equal(r.n, 104);
     recs_free(&r);
 }
 
@@ -1078,7 +1116,9 @@ static void test_debug_log_never_shows_secrets(void **state)
 
     logs = buf_str(&fx->logs);
     /* the log says what happened... */
-    assert_non_null(strstr(logs, "STS AssumeRole attempt 1/3:"));
+    snprintf(mismatch, sizeof(mismatch),
+             "%s AssumeRole attempt 1/3:", endpoint_service_name(AWS_SVC_STS));
+    assert_non_null(strstr(logs, mismatch));
     assert_non_null(strstr(logs, "> POST http://127.0.0.1:"));
     assert_non_null(strstr(logs, "HTTP 403 in "));
     assert_non_null(strstr(logs, "HTTP 200 in "));
@@ -1188,6 +1228,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json_throttled_then_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_throttling_exhausts_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_5xx_then_success, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_quota_spans_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rest_xml_409_is_not_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_400_is_not_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proxy_html_502_gives_a_useful_error, setup, teardown),
