@@ -542,6 +542,17 @@ static void call_free(struct call *c)
     free(c->hdrs);
 }
 
+/* Headers libcurl adds by itself unless told not to. */
+static const char *const curl_defaults[] = {"Accept", "Expect", "Content-Type"};
+
+static int request_has_header(const struct aws_request *rq, const char *name)
+{
+    for (size_t k = 0; k < rq->nheaders; k++)
+        if (strcasecmp(rq->headers[k].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 /* Bytes a URL path or query may hold as given (already percent-encoded, no blanks). */
 static int url_part_ok(const char *s)
 {
@@ -635,9 +646,8 @@ static cfdr_code call_prepare(struct call *c, cfdr_err *err)
         return err_set(err, CFDR_E_INTERNAL, "%s %s: unknown protocol %d", c->svc, rq->operation,
                        (int)rq->protocol);
     }
-    for (size_t i = 0; i < rq->nheaders; i++)
-        if (strcasecmp(rq->headers[i].name, "Content-Type") == 0)
-            c->content_type = NULL; /* the caller's wins */
+    if (request_has_header(rq, "Content-Type"))
+        c->content_type = NULL; /* the caller's wins */
 
     c->hdrs =
         calloc(rq->nheaders + TRANSPORT_OWN_HEADERS + SIGV4_MAX_ADD_HEADERS + 1, sizeof(*c->hdrs));
@@ -847,18 +857,14 @@ static cfdr_code send_attempt(struct call *c, struct aws_response *resp, struct 
         }
     }
     /* headers curl would add on its own; none of them is signed, none is wanted */
-    static const char *const drop[] = {"Accept:", "Expect:", "Content-Type:"};
-    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]) && !rc; i++) {
-        if (i == 2 && c->content_type)
-            break;
-        int caller_has = 0;
-        for (size_t k = 0; k < rq->nheaders; k++)
-            if (strncasecmp(rq->headers[k].name, drop[i], strlen(drop[i]) - 1) == 0 &&
-                rq->headers[k].name[strlen(drop[i]) - 1] == '\0')
-                caller_has = 1;
-        if (caller_has)
+    for (size_t i = 0; i < sizeof(curl_defaults) / sizeof(curl_defaults[0]) && !rc; i++) {
+        char off[32];
+        if (strcasecmp(curl_defaults[i], "Content-Type") == 0 && c->content_type)
             continue;
-        tmp = curl_slist_append(list, drop[i]);
+        if (request_has_header(rq, curl_defaults[i]))
+            continue;
+        snprintf(off, sizeof(off), "%s:", curl_defaults[i]); /* "Name:" removes it */
+        tmp = curl_slist_append(list, off);
         if (!tmp)
             rc = CFDR_E_NOMEM;
         else
