@@ -22,6 +22,29 @@
  * are borrowed for the call. struct aws_response owns its body and headers:
  * aws_response_init before the call, aws_response_free after (both accept an initialised
  * response; calling transport_call again on the same response resets it first).
+ *
+ * libcurl's global state: transport_new calls curl_global_init(CURL_GLOBAL_DEFAULT) and
+ * transport_free the matching curl_global_cleanup. libcurl counts these calls (only the last
+ * cleanup tears anything down), so any number of transports may exist at once and main() need
+ * not call curl_global_init itself; other libcurl users in cfdr should pair their own calls the
+ * same way. Create and free transports from one thread unless libcurl is >= 7.84 (where global
+ * init is thread-safe).
+ *
+ * Details of the contract:
+ *   - one libcurl easy handle per transport, reused across calls so connections stay alive;
+ *     only http and https, no redirects followed (a 3xx is an error answer);
+ *   - every attempt is signed again (fresh X-Amz-Date, amz-sdk-request: attempt=N; max=M); one
+ *     amz-sdk-invocation-id (a UUID v4) per call; User-Agent: cfdr/<CFDR_VERSION>;
+ *   - an answer larger than BUF_MAX_DOC fails with CFDR_E_TOOBIG (never truncated, not retried);
+ *   - on CFDR_E_NET, resp->error has http_status 0, code "Timeout" or "ConnectionError" and
+ *     libcurl's description as message; resp->status is 0;
+ *   - on CFDR_E_AWS, resp->body still holds the final error answer;
+ *   - redaction (dry-run text, debug log, error messages): Authorization's Signature=, any
+ *     header whose name contains "token", "secret" or "password" (X-Amz-Security-Token
+ *     included), body fields so named (XML elements, JSON keys, form parameters, e.g.
+ *     SecretAccessKey, sessionToken, TokenCode; NextToken too, which is harmless), and every
+ *     occurrence of the secret key, session token and signature in use, wherever it appears
+ *     (AWS echoes the canonical request in SignatureDoesNotMatch messages).
  */
 #ifndef CFDR_TRANSPORT_H
 #define CFDR_TRANSPORT_H
