@@ -36,8 +36,9 @@ int main(int argc, char **argv)
         else
             cli_print_main_help(inv.g.help ? stdout : stderr);
         if (!inv.cmd && !inv.g.help) {
-            err_set(&err, CFDR_E_USAGE, "no command given");
+            err_set(&err, CFDR_E_USAGE, "no command given (see the list above)");
             rc = CFDR_E_USAGE;
+            app_error(&app, &err);
         }
     } else {
         rc = inv.cmd->run(&app, &inv, &err);

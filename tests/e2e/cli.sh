@@ -30,15 +30,16 @@ hasnt() {
 # --- version and help
 run 0 "$bin" --version; has "$out" "cfdr 0." "--version"
 run 0 "$bin" --help
+main_help=$out
 for c in "init" "create" "status" "drill outage" "verify-failback" "alarms setup" "alarms status" \
          "alarms test" "destroy" "edge" "report" "sign" "iam-policy"; do
-  has "$out" "  $c " "--help lists '$c'"
+  has "$main_help" "  $c " "--help lists '$c'"
   # shellcheck disable=SC2086
   run 0 "$bin" $c --help; has "$out" "Usage: cfdr $c" "$c --help"
 done
 for g in --config --local --state-dir --profile --json --verbose --quiet --no-color --dry-run \
          --help --version; do
-  has "$out" "$g" "global option $g in help"
+  has "$main_help" "$g" "global option $g in help"
 done
 run 0 "$bin" help drill outage; has "$out" "--fault KIND" "help drill outage"
 run 0 "$bin" drill outage --help; has "$out" "--duration S" "drill outage options"
@@ -93,13 +94,14 @@ run 0 "$bin" sign --method POST --service service --region us-east-1 --date 2015
   --header 'My-Header1:value1' 'https://example.amazonaws.com/?Param1=value1'
 run 0 "$bin" --json sign --service service --region us-east-1 --date 20150830T123600Z \
   'https://example.amazonaws.com/?Param2=value2&Param1=value1'
-/usr/bin/python3 - "$suite" <"$work/stdout" <<'PY' && ok || bad "sign --json get-vanilla-query-order-key-case"
+/usr/bin/python3 -c '
 import json, sys
-d = json.load(sys.stdin)
+d = json.load(open(sys.argv[2]))
 want = open(sys.argv[1] + "/get-vanilla-query-order-key-case/get-vanilla-query-order-key-case.authz").read()
 assert d["authorization"] == want, (d["authorization"], want)
 assert d["credential_source"] == "environment", d
-PY
+assert d["ok"] is True
+' "$suite" "$work/stdout" && ok || bad "sign --json get-vanilla-query-order-key-case"
 run 2 "$bin" sign --service service --region us-east-1 --date 2015-08-30 https://x/
 has "$errout" "YYYYMMDDTHHMMSSZ" "bad --date"
 run 2 "$bin" sign --region us-east-1 https://x/; has "$errout" "--service" "sign needs --service"

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <event2/http.h>
 
 #include "drills/analysis.h"
@@ -200,6 +201,10 @@ static void test_bad_options(void **state)
 static int setup(void **state)
 {
     (void)state;
+    /* The test's origin loop is stopped from the test thread: libevent must be thread-aware
+     * for event_base_loopbreak to wake it. */
+    if (evthread_use_pthreads() != 0)
+        return -1;
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
