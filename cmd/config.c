@@ -11,6 +11,8 @@
  */
 #include "config.h"
 
+#include "aws/atomicfile.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1789,123 +1791,22 @@ cfdr_code config_starter_text(int local, struct buf *out)
 }
 
 /* The directory part of path ("." when there is none), into out. */
-static cfdr_code dir_of(const char *path, struct buf *out)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return buf_adds(out, ".");
-    if (slash == path)
-        return buf_adds(out, "/");
-    return buf_add(out, path, (size_t)(slash - path));
-}
-
-static cfdr_code write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return CFDR_E_IO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return CFDR_OK;
-}
-
-static int path_exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
 cfdr_code config_write_starter(const char *path, int local, int force, cfdr_err *err)
 {
-    struct buf text, dir, tmp;
-    const char *base;
-    int fd = -1, dfd = -1, tmp_made = 0;
+    struct buf text;
+    int existed = 0;
     cfdr_code rc;
 
     buf_init(&text, BUF_MAX_SMALL);
-    buf_init(&dir, BUF_MAX_SMALL);
-    buf_init(&tmp, BUF_MAX_SMALL);
-    if (!force && path_exists(path)) {
-        rc = err_set(err, CFDR_E_CONFIG, "%s already exists; use --force to overwrite", path);
-        goto out;
-    }
     rc = config_starter_text(local, &text);
-    if (!rc)
-        rc = dir_of(path, &dir);
-    base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    if (!rc)
-        rc = buf_addf(&tmp, "%s/.%s.tmp-XXXXXX", buf_str(&dir), base);
     if (rc) {
-        rc = err_set(err, rc, "%s: cannot build the starter file: %s", path,
-                     rc == CFDR_E_NOMEM ? "out of memory" : "path too long");
-        goto out;
+        buf_free(&text);
+        return err_set(err, rc, "%s: cannot build the starter file: out of memory", path);
     }
-    fd = mkstemp(tmp.p);
-    if (fd < 0) {
-        rc = err_set(err, CFDR_E_IO, "%s: cannot create a temporary file in %s: %s", path,
-                     buf_str(&dir), strerror(errno));
-        goto out;
-    }
-    tmp_made = 1;
-    if (fchmod(fd, 0644) != 0 || write_all(fd, buf_str(&text), buf_len(&text)) != CFDR_OK ||
-        fsync(fd) != 0) {
-        rc = err_set(err, CFDR_E_IO, "%s: cannot write %s: %s", path, buf_str(&tmp),
-                     strerror(errno));
-        goto out;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = err_set(err, CFDR_E_IO, "%s: cannot write %s: %s", path, buf_str(&tmp),
-                     strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (force) {
-        if (rename(buf_str(&tmp), path) != 0) {
-            rc = err_set(err, CFDR_E_IO, "%s: cannot replace it: %s", path, strerror(errno));
-            goto out;
-        }
-        tmp_made = 0;
-    } else if (link(buf_str(&tmp), path) == 0) {
-        /* link() never replaces: a file that appeared since the check above is kept */
-        unlink(buf_str(&tmp));
-        tmp_made = 0;
-    } else if (errno == EEXIST) {
-        rc = err_set(err, CFDR_E_CONFIG, "%s already exists; use --force to overwrite", path);
-        goto out;
-    } else {
-        /* file systems without hard links: check, then rename (a small race remains) */
-        if (path_exists(path)) {
-            rc = err_set(err, CFDR_E_CONFIG, "%s already exists; use --force to overwrite", path);
-            goto out;
-        }
-        if (rename(buf_str(&tmp), path) != 0) {
-            rc = err_set(err, CFDR_E_IO, "%s: cannot create it: %s", path, strerror(errno));
-            goto out;
-        }
-        tmp_made = 0;
-    }
-    /* make the new directory entry durable too */
-    dfd = open(buf_str(&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || (fsync(dfd) != 0 && errno != EINVAL)) {
-        rc = err_set(err, CFDR_E_IO, "%s: written, but syncing %s failed: %s", path, buf_str(&dir),
-                     strerror(errno));
-        goto out;
-    }
-    rc = CFDR_OK;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (dfd >= 0)
-        close(dfd);
-    if (tmp_made)
-        unlink(buf_str(&tmp));
+    rc = atomicfile_write(path, buf_str(&text), buf_len(&text), 0644,
+                          force ? ATOMICFILE_REPLACE : ATOMICFILE_NO_REPLACE, &existed, err);
     buf_free(&text);
-    buf_free(&dir);
-    buf_free(&tmp);
+    if (rc && existed)
+        return err_set(err, CFDR_E_CONFIG, "%s already exists; use --force to overwrite", path);
     return rc;
 }
