@@ -147,6 +147,15 @@ cfdr_code atomicfile_read(const char *path, size_t max, char **out, size_t *len,
             return err_set(err, CFDR_E_NOTFOUND, "%s does not exist", path);
         return err_set(err, CFDR_E_IO, "cannot open %s: %s", path, strerror(errno));
     }
+    {
+        struct stat st;
+        if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+            rc = err_set(err, CFDR_E_IO, "%s %s", path,
+                         S_ISDIR(st.st_mode) ? "is a directory, not a file" : "cannot be read");
+            close(fd);
+            return rc;
+        }
+    }
     buf_init(&b, max);
     while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
         if (n < 0) {

@@ -1390,72 +1390,35 @@ cfdr_code config_load_string(const char *json, const char *source_name, struct c
 
 cfdr_code config_load_file(const char *path, struct cfdr_config *out, cfdr_err *err)
 {
-    struct buf b;
-    struct stat st;
-    char chunk[8192];
-    int fd = -1;
+    char *text = NULL;
+    const char *nul;
+    size_t len = 0;
     cfdr_code rc;
 
-    buf_init(&b, CONFIG_FILE_MAX);
     config_defaults(out);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            rc = err_set(err, CFDR_E_NOTFOUND,
-                         "%s not found; run `cfdr init` to write a starter configuration there "
-                         "(or pass -c FILE)",
-                         path);
-        else
-            rc = err_set(err, CFDR_E_IO, "%s: cannot open: %s", path, strerror(errno));
-        goto out;
+    rc = atomicfile_read(path, CONFIG_FILE_MAX, &text, &len, err);
+    if (rc == CFDR_E_NOTFOUND)
+        return err_set(err, CFDR_E_NOTFOUND,
+                       "%s not found; run `cfdr init` to write a starter configuration there "
+                       "(or pass -c FILE)",
+                       path);
+    if (rc == CFDR_E_TOOBIG)
+        return err_set(err, CFDR_E_CONFIG,
+                       "%s is larger than %u bytes; a cfdr configuration is a few hundred "
+                       "(is -c pointing at the right file?)",
+                       path, CONFIG_FILE_MAX);
+    if (rc)
+        return rc;
+    nul = memchr(text, '\0', len);
+    if (nul) {
+        int line, col;
+        line_col(text, (size_t)(nul - text), &line, &col);
+        rc = err_set(err, CFDR_E_CONFIG, "%s: line %d, column %d: NUL byte (is this a text file?)",
+                     path, line, col);
+    } else {
+        rc = load_text(text, len, path, out, err);
     }
-    if (fstat(fd, &st) != 0) {
-        rc = err_set(err, CFDR_E_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        rc = err_set(err, CFDR_E_IO, "%s is a directory, not a configuration file", path);
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = err_set(err, CFDR_E_IO, "%s: cannot read: %s", path, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        rc = buf_add(&b, chunk, (size_t)n);
-        if (rc == CFDR_E_TOOBIG) {
-            rc = err_set(err, CFDR_E_CONFIG,
-                         "%s is larger than %u bytes; a cfdr configuration is a few hundred "
-                         "(is -c pointing at the right file?)",
-                         path, CONFIG_FILE_MAX);
-            goto out;
-        }
-        if (rc) {
-            rc = err_set(err, rc, "%s: out of memory reading it", path);
-            goto out;
-        }
-    }
-    {
-        const char *nul = memchr(buf_str(&b), '\0', buf_len(&b));
-        if (nul) {
-            int line, col;
-            line_col(buf_str(&b), (size_t)(nul - buf_str(&b)), &line, &col);
-            rc =
-                err_set(err, CFDR_E_CONFIG,
-                        "%s: line %d, column %d: NUL byte (is this a text file?)", path, line, col);
-            goto out;
-        }
-    }
-    rc = load_text(buf_str(&b), buf_len(&b), path, out, err);
-out:
-    if (fd >= 0)
-        close(fd);
-    buf_free(&b);
+    free(text);
     return rc;
 }
 
