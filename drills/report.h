@@ -1,0 +1,75 @@
+/*
+ * report: a drill's results as documents people read and share — JSON (for machines), Markdown
+ * and a self-contained HTML page with an SVG timeline (latency per probe, coloured by the
+ * origin that served it, errors marked, the outage window shaded).
+ *
+ * Input is a struct drill_report: what was drilled, the probe timeline and the figures
+ * drills/analysis computed. The JSON always carries the keys PRODUCT.md section 4 names:
+ * kind, mode, fault, probes (count), client_errors, served_by {primary, secondary, unknown},
+ * outage_started_at, failover_seconds, steady_seconds, latency {before: {p50_ms, p99_ms},
+ * during: {...}}, result; failback reports: failback_seconds, client_errors. It also carries
+ * the failover budget (what each kind of outage costs a viewer under the configured origin
+ * settings) beside the measured figure, and the timeline itself.
+ *
+ * Reports never contain secrets: no credentials, no webhook URLs, no SMTP URLs.
+ *
+ * Ownership: the report struct and everything it points to are the caller's (borrowed).
+ * Rendering functions append to a caller-owned struct buf or return a new json_object the
+ * caller releases with json_object_put().
+ */
+#ifndef CFDR_DRILL_REPORT_H
+#define CFDR_DRILL_REPORT_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "aws/buf.h"
+#include "aws/err.h"
+#include "drills/analysis.h"
+
+enum drill_report_kind { DRILL_REPORT_OUTAGE, DRILL_REPORT_FAILBACK };
+
+/* What each kind of outage costs a viewer, from the origin settings (PRODUCT.md section 4). */
+struct drill_budget {
+    int connection_attempts;
+    double connection_timeout_s;
+    double response_timeout_s;
+};
+
+struct drill_report {
+    enum drill_report_kind kind;
+    const char *mode;     /* "local" or "aws" */
+    const char *fault;    /* "pause", "error", "refuse", "blackhole", "slow"; NULL for failback */
+    const char *project;
+    const char *edge_url; /* what was probed */
+    const char *primary_label;   /* e.g. "us-east-1 · dr-demo-east" */
+    const char *secondary_label; /* e.g. "us-west-2 · dr-demo-west" */
+    const char *started_at;      /* ISO-8601 UTC wall-clock time of t = 0 */
+    double rate;                 /* probes per second */
+    double event_s;     /* outage start (outage) or resume start (failback), seconds from t = 0 */
+    double event_end_s; /* outage end (e.g. --resume), or -1 when the primary stayed down */
+    const char *event_started_at; /* ISO-8601 of event_s (outage_started_at / resume start) */
+    const struct drill_probe *probes;
+    size_t nprobes;
+    struct drill_outage_figures outage;     /* kind == OUTAGE */
+    struct drill_failback_figures failback; /* kind == FAILBACK */
+    struct drill_budget budget;
+    double alert_seconds; /* outage start to the first notification received; -1: none */
+    int passed;           /* the result the command's exit status reflects */
+    const char *verdict;  /* one sentence: why it passed or failed */
+    int interrupted;      /* the drill was cut short (Ctrl-C): a partial report */
+};
+
+/* The JSON document (see the header comment for its keys). */
+cfdr_code drill_report_json(const struct drill_report *r, json_object **out, cfdr_err *err);
+/* Markdown, for terminals, tickets and chat. */
+cfdr_code drill_report_markdown(const struct drill_report *r, struct buf *out, cfdr_err *err);
+/* One self-contained HTML page (inline CSS and SVG, no scripts or external resources). Every
+ * probe is exactly one SVG element with class "probe" (and a class for its origin or error). */
+cfdr_code drill_report_html(const struct drill_report *r, struct buf *out, cfdr_err *err);
+/* Writes <dir>/<basename>.json, .md and .html atomically (creating dir). */
+cfdr_code drill_report_write(const struct drill_report *r, const char *dir,
+                             const char *basename, cfdr_err *err);
+
+#endif
