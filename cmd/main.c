@@ -1,4 +1,5 @@
 /* main: the cfdr executable — parse, dispatch, map the result to an exit status. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,8 @@ int main(int argc, char **argv)
     int status;
 
     err_clear(&err);
+    /* A peer that closes its socket must cost an EPIPE error, not the process. */
+    signal(SIGPIPE, SIG_IGN);
     /* libcurl's global state is set up once here, before any thread exists. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fputs("cfdr: error: libcurl could not initialise\n", stderr);
