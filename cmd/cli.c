@@ -389,6 +389,8 @@ void cli_print_main_help(FILE *f)
           f);
     for (const struct cli_command *c = cli_commands; c->name; c++) {
         char left[64];
+        if (c->name[0] == '_')
+            continue;
         snprintf(left, sizeof(left), "%s%s%s", c->name, c->sub ? " " : "", c->sub ? c->sub : "");
         fprintf(f, "  %-22s %s\n", left, c->summary);
     }

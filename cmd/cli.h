@@ -42,6 +42,9 @@ struct cli_command {
     cli_run_fn run;
 };
 
+/* Commands whose name starts with '_' are internal (cfdr runs them itself, e.g. the background
+ * stand-ins): accepted, never listed in help. */
+
 struct cli_globals {
     const char *config_path; /* -c, --config (default ./cfdr.json) */
     const char *state_dir;   /* --state-dir (default ./.cfdr) */

@@ -68,6 +68,16 @@ static const struct cli_option sign_opts[] = {
     {0},
 };
 
+static const struct cli_option standin_opts[] = {
+    {"region", 0, "R", 0, "region this stand-in plays"},
+    {"service", 0, "S", 0, "service name it answers as"},
+    {"listen", 0, "ADDR", 0, "service address (default 127.0.0.1:0)"},
+    {"control", 0, "ADDR", 0, "control address (default 127.0.0.1:0)"},
+    {"mode", 0, "MODE", 0, "initial mode"},
+    {"slow-ms", 0, "MS", 0, "delay in mode slow"},
+    {0},
+};
+
 const struct cli_command cli_commands[] = {
     {"init", NULL, NULL, 0, 0, "write a commented starter cfdr.json",
      "Writes the file named by --config (default ./cfdr.json). With --local the starter suits an\n"
@@ -110,6 +120,8 @@ const struct cli_command cli_commands[] = {
      sign_opts, cmd_sign},
     {"iam-policy", NULL, NULL, 0, 0, "print the least-privilege IAM policy cfdr needs", NULL, NULL,
      cmd_not_built},
+    {"_standin", NULL, NULL, 0, 0, "internal: one local App Runner stand-in in the foreground",
+     NULL, standin_opts, cmd_standin},
     {0},
 };
 

@@ -11,6 +11,7 @@
 
 cfdr_code cmd_not_built(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_init(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
+cfdr_code cmd_standin(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_sign(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 
 #endif
