@@ -7,22 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "aws/atomicfile.h"
 #include "aws/buf.h"
+#include "aws/clock.h"
 
 void state_now_iso(char out[32])
 {
-    struct timeval tv;
-    struct tm tm;
-    char base[24];
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 32, "%.19s.%03dZ", base, (int)(tv.tv_usec / 1000));
+    clock_iso_now(out);
 }
 
 static char *join(const char *dir, const char *name)

@@ -45,7 +45,8 @@ struct drill_prober {
     int stopping; /* loop thread only */
     size_t inflight;
 
-    pthread_mutex_t mu; /* guards recs */
+    pthread_mutex_t mu; /* guards recs and streak_start */
+    double streak_start;
     struct drill_probe_record *recs;
     size_t nrecs, caprecs;
     atomic_size_t done, errors, primary_n, secondary_n;
@@ -78,6 +79,12 @@ static void record(struct drill_prober *p, const struct drill_probe_record *r)
         p->recs[p->nrecs++] = *r;
     else
         log_msg(p->log, CFDR_LOG_WARN, "prober: record store full, a probe was not recorded");
+    if (!drill_probe_is_error(&r->probe) && r->probe.served_by == DRILL_ORIGIN_PRIMARY) {
+        if (p->streak_start < 0)
+            p->streak_start = r->probe.sent_s + r->probe.latency_s;
+    } else {
+        p->streak_start = -1;
+    }
     pthread_mutex_unlock(&p->mu);
     atomic_fetch_add(&p->done, 1);
     if (drill_probe_is_error(&r->probe))
@@ -315,6 +322,7 @@ cfdr_code drill_prober_new(const struct drill_prober_options *o, struct drill_pr
     if (!p)
         return err_set(err, CFDR_E_NOMEM, "out of memory");
     p->wake_fds[0] = p->wake_fds[1] = -1;
+    p->streak_start = -1;
     pthread_mutex_init(&p->mu, NULL);
     p->rate = o->rate;
     p->timeout_s = o->timeout_s;
@@ -428,6 +436,34 @@ void drill_prober_counts(struct drill_prober *p, size_t *done, size_t *errors, s
     *errors = atomic_load(&p->errors);
     *primary = atomic_load(&p->primary_n);
     *secondary = atomic_load(&p->secondary_n);
+}
+
+double drill_prober_primary_streak_start(struct drill_prober *p)
+{
+    double s;
+    pthread_mutex_lock(&p->mu);
+    s = p->streak_start;
+    pthread_mutex_unlock(&p->mu);
+    return s;
+}
+
+void drill_prober_lateness(struct drill_prober *p, double *max_s, double *p99_s)
+{
+    double *v;
+    size_t n;
+    *max_s = *p99_s = 0;
+    pthread_mutex_lock(&p->mu);
+    n = p->nrecs;
+    v = malloc((n ? n : 1) * sizeof(*v));
+    for (size_t i = 0; v && i < n; i++) {
+        v[i] = p->recs[i].lateness_s;
+        if (v[i] > *max_s)
+            *max_s = v[i];
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (v)
+        *p99_s = drill_percentile(v, n, 0.99);
+    free(v);
 }
 
 void drill_prober_free(struct drill_prober *p)

@@ -62,6 +62,12 @@ cfdr_code drill_prober_snapshot(struct drill_prober *p, struct drill_probe_recor
 /* Counts so far, cheap, for progress lines. */
 void drill_prober_counts(struct drill_prober *p, size_t *done, size_t *errors, size_t *primary,
                          size_t *secondary);
+/* Landing time (seconds since the epoch) at which the current unbroken run of successful
+ * probes served by the primary began, in completion order; -1 when the last completed probe
+ * was an error or served by another origin. Drives "the primary serves again". */
+double drill_prober_primary_streak_start(struct drill_prober *p);
+/* Lateness of probe sends: the largest and the 99th percentile so far. */
+void drill_prober_lateness(struct drill_prober *p, double *max_s, double *p99_s);
 void drill_prober_free(struct drill_prober *p);
 
 #endif

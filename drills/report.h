@@ -39,10 +39,10 @@ struct drill_budget {
 
 struct drill_report {
     enum drill_report_kind kind;
-    const char *mode;     /* "local" or "aws" */
-    const char *fault;    /* "pause", "error", "refuse", "blackhole", "slow"; NULL for failback */
+    const char *mode;  /* "local" or "aws" */
+    const char *fault; /* "pause", "error", "refuse", "blackhole", "slow"; NULL for failback */
     const char *project;
-    const char *edge_url; /* what was probed */
+    const char *edge_url;        /* what was probed */
     const char *primary_label;   /* e.g. "us-east-1 · dr-demo-east" */
     const char *secondary_label; /* e.g. "us-west-2 · dr-demo-west" */
     const char *started_at;      /* ISO-8601 UTC wall-clock time of t = 0 */
@@ -69,7 +69,7 @@ cfdr_code drill_report_markdown(const struct drill_report *r, struct buf *out, c
  * probe is exactly one SVG element with class "probe" (and a class for its origin or error). */
 cfdr_code drill_report_html(const struct drill_report *r, struct buf *out, cfdr_err *err);
 /* Writes <dir>/<basename>.json, .md and .html atomically (creating dir). */
-cfdr_code drill_report_write(const struct drill_report *r, const char *dir,
-                             const char *basename, cfdr_err *err);
+cfdr_code drill_report_write(const struct drill_report *r, const char *dir, const char *basename,
+                             cfdr_err *err);
 
 #endif

@@ -5,75 +5,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <curl/curl.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/thread.h>
-#include <event2/http.h>
 
 #include "drills/analysis.h"
 #include "drills/prober.h"
-
-/* A one-thread origin: answers 200 with x-region from `region`, or 503 when `failing`. */
-struct origin {
-    struct event_base *base;
-    struct evhttp *http;
-    pthread_t thread;
-    int port;
-    atomic_int secondary; /* 0: us-east-1, 1: us-west-2 */
-    atomic_int failing;
-};
-
-static void handle(struct evhttp_request *req, void *arg)
-{
-    struct origin *o = arg;
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add_printf(b, "ok\n");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "x-region",
-                      atomic_load(&o->secondary) ? "us-west-2" : "us-east-1");
-    evhttp_send_reply(req, atomic_load(&o->failing) ? 503 : 200, "OK", b);
-    evbuffer_free(b);
-}
-
-static void *origin_run(void *arg)
-{
-    struct origin *o = arg;
-    event_base_dispatch(o->base);
-    return NULL;
-}
-
-static void origin_start(struct origin *o)
-{
-    struct evhttp_bound_socket *s;
-    memset(o, 0, sizeof(*o));
-    o->base = event_base_new();
-    o->http = evhttp_new(o->base);
-    evhttp_set_gencb(o->http, handle, o);
-    s = evhttp_bind_socket_with_handle(o->http, "127.0.0.1", 0);
-    assert_non_null(s);
-    {
-        struct sockaddr_in sa;
-        socklen_t len = sizeof(sa);
-        getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&sa, &len);
-        o->port = ntohs(sa.sin_port);
-    }
-    assert_int_equal(pthread_create(&o->thread, NULL, origin_run, o), 0);
-}
-
-static void origin_stop(struct origin *o)
-{
-    event_base_loopbreak(o->base);
-    pthread_join(o->thread, NULL);
-    evhttp_free(o->http);
-    event_base_free(o->base);
-}
+#include "tests/unit/flip_origin.h"
 
 static void sleep_s(double s)
 {
