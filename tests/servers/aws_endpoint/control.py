@@ -1,6 +1,7 @@
 """Test hooks: fault injection, the request log, status hooks, settings.
 
-Faults: a rule matches requests by service and operation (both optional) and fires on
+Faults: a rule matches requests by service, operation and access key (all optional: a
+test can aim at its own client only) and fires on
 the next `count` matching requests, or on every `every`-th one (at most `count` times
 when both are given). Kinds: throttle (the protocol's throttling error), internal (500
 InternalFailure), unavailable (503 ServiceUnavailable), drop (close the connection
@@ -46,6 +47,7 @@ class FaultRule:
         self.kind = kind
         self.service = spec.get("service")
         self.operation = spec.get("operation")
+        self.access_key = spec.get("access_key")
         self.count = spec.get("count")
         self.every = spec.get("every")
         self.delay_s = float(spec.get("delay_s", 0))
@@ -63,8 +65,10 @@ class FaultRule:
     def active(self):
         return self.count is None or self.fired < self.count
 
-    def consider(self, service, operation):
+    def consider(self, service, operation, access_key=None):
         """Count a matching request; return True when the fault fires on it."""
+        if self.access_key and self.access_key != access_key:
+            return False
         if self.service and self.service != service:
             return False
         if self.operation and self.operation != operation:
@@ -83,6 +87,7 @@ class FaultRule:
             "kind": self.kind,
             "service": self.service,
             "operation": self.operation,
+            "access_key": self.access_key,
             "count": self.count,
             "every": self.every,
             "delay_s": self.delay_s,
@@ -164,16 +169,16 @@ class Control:
         with self.lock:
             return [r.to_json() for r in self.faults]
 
-    def pick_faults(self, service, operation):
+    def pick_faults(self, service, operation, access_key=None):
         """The faults that fire on this request: a delay (or None) and one terminal kind (or None)."""
         delay = None
         terminal = None
         with self.lock:
             for rule in self.faults:
                 if rule.kind == "delay":
-                    if delay is None and rule.consider(service, operation):
+                    if delay is None and rule.consider(service, operation, access_key):
                         delay = rule
-                elif terminal is None and rule.consider(service, operation):
+                elif terminal is None and rule.consider(service, operation, access_key):
                     terminal = rule
         return delay, terminal
 

@@ -145,7 +145,7 @@ class Endpoint:
             except ApiError as e:
                 raise self._stage(e, "route")
             entry["operation"] = op.name
-            delay, terminal = self.control.pick_faults(service, op.name)
+            delay, terminal = self.control.pick_faults(service, op.name, auth.access_key)
             if delay is not None:
                 entry["fault"] = "delay"
                 time.sleep(delay.delay_s)
