@@ -797,6 +797,62 @@ def faults_fire_as_configured():
             check(type(e).__name__ == "ControlError", "fault error type %s" % type(e).__name__)
 
 
+@test
+def error_mapping_uses_declared_errors_for_every_operation():
+    from aws_endpoint.validation import Violation
+
+    common = {"MalformedInput", "InvalidArgument", "SerializationException", "MissingParameter", "ValidationError", "InvalidParameterValue"}
+    for service, op_name, protocol, model in supported_operations():
+        ep = _endpoint()
+        backend = ep.backends[service]
+        op = model.operation_model(op_name)
+        declared = {s.metadata.get("error", {}).get("code", s.name) for s in op.error_shapes}
+        for kind in ("missing", "type", "enum", "max", "pattern"):
+            err = backend.validation_error(op, [Violation(kind, "X", "Value at 'x' failed")])
+            check(isinstance(err, ApiError) and 400 <= err.status < 500, "%s %s" % (op_name, kind))
+            check(err.code in declared or err.code in common, "%s.%s answers undeclared %s" % (service, op_name, err.code))
+        err = backend.shape_error(op, ShapeError("X", "bad"))
+        check(err.code in declared or err.code in common, "%s.%s shape error %s" % (service, op_name, err.code))
+
+
+@test
+def control_api_state_settings_and_routes():
+    ep = _endpoint()
+    status, doc = ep.control_request("GET", "/__control", {}, b"")
+    check(status == 200 and any(r.endswith("/__control/faults") for r in doc["routes"]), "index")
+    status, doc = ep.control_request("PUT", "/__control/settings", {}, b'{"deploy_polls": 1, "service_seconds": 0.5}')
+    check(status == 200 and doc["deploy_polls"] == 1 and doc["service_seconds"] == 0.5, "settings %r" % doc)
+    status, doc = ep.control_request("PUT", "/__control/settings", {}, b'{"bogus": 1}')
+    check(status == 400 and "unknown setting" in doc["error"], "bad setting %r" % doc)
+    status, doc = ep.control_request("POST", "/__control/apprunner/services", {}, b'{"region": "eu-west-1", "name": "svc-one"}')
+    check(status == 200 and doc["Status"] == "RUNNING", "seed %r" % doc)
+    status, doc = ep.control_request("POST", "/__control/apprunner/services", {}, b'{"region": "moon-1", "name": "svc-two"}')
+    check(status == 400, "region checked")
+    _call(ep, "cloudfront", "CreateDistributionWithTags", {"DistributionConfigWithTags": _fixture()})
+    status, state = ep.control_request("GET", "/__control/state", {}, b"")
+    check(status == 200 and len(state["services"]["cloudfront"]["distributions"]) == 1, "state")
+    other = _endpoint()
+    status, doc = other.control_request("PUT", "/__control/state", {}, json.dumps(state).encode())
+    check(status == 200, "load %r" % doc)
+    _, again = other.control_request("GET", "/__control/state", {}, b"")
+    check(again["services"] == state["services"], "state round trip")
+    _, listed, _ = _call(other, "apprunner", "ListServices", {}, region="eu-west-1")
+    check([s["ServiceName"] for s in listed["ServiceSummaryList"]] == ["svc-one"], "loaded service answers")
+    status, doc = other.control_request("POST", "/__control/apprunner/status", {}, b'{"service": "svc-one", "status": "PAUSED"}')
+    check(status == 200 and doc["Status"] == "PAUSED", "force status")
+    status, doc = other.control_request("POST", "/__control/cloudfront/deploy", {}, b"{}")
+    check(status == 200 and len(doc["deployed"]) == 1, "deploy %r" % doc)
+    for body, what in ((b"{", "JSON"), (b'{"status": "PAUSED", "url": "http://10.0.0.1/x"}', "loopback"), (b'{"status": "GONE", "url": "http://127.0.0.1:1/x"}', "status")):
+        status, doc = ep.control_request("POST", "/__control/hooks", {}, body)
+        check(status == 400, "hook %s accepted: %r" % (what, doc))
+    status, _ = ep.control_request("POST", "/__control/nothing", {}, b"")
+    check(status == 404, "unknown route")
+    status, doc = ep.control_request("POST", "/__control/credentials", {}, b'{"access_key": "AKIDNEW", "secret_key": "s"}')
+    check(status == 200, "credentials")
+    status, _, _ = _call(ep, "sns", "ListTopics", {}, cred=Credential("AKIDNEW", "s"))
+    check(status == 200, "the new key works")
+
+
 def main():
     for fn in TESTS:
         t0 = time.monotonic()
