@@ -295,6 +295,7 @@ def apprunner_list_and_describe_seeded_services():
     west = cli.ok("apprunner", "list-services", region="us-west-2")["ServiceSummaryList"]
     check([s["ServiceName"] for s in east] == ["dr-demo-east"], "east %r" % east)
     check([s["ServiceName"] for s in west] == ["dr-demo-west"], "west %r" % west)
+    check(west[0]["ServiceUrl"] == "west000001.us-west-2.awsapprunner.com", "seeded url %r" % west[0]["ServiceUrl"])
     S["east_arn"] = east[0]["ServiceArn"]
     check(re.match(r"^arn:aws:apprunner:us-east-1:123456789012:service/dr-demo-east/[0-9a-f]{32}$", S["east_arn"]), S["east_arn"])
     svc = cli.ok("apprunner", "describe-service", "--service-arn", S["east_arn"])["Service"]
@@ -537,7 +538,7 @@ def main():
         + [
             "--credentials", "%s:%s:%s" % SESSION,
             "--seed-service", "us-east-1:dr-demo-east",
-            "--seed-service", "us-west-2:dr-demo-west",
+            "--seed-service", "us-west-2:dr-demo-west=west000001.us-west-2.awsapprunner.com",
             "--deploy-polls", str(DEPLOY_POLLS),
             "--service-polls", str(SERVICE_POLLS),
             "--dump-state", os.path.join(home, "state.json"),

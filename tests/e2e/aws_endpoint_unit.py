@@ -853,6 +853,32 @@ def control_api_state_settings_and_routes():
     check(status == 200, "the new key works")
 
 
+@test
+def time_based_transitions_and_ticker_hooks():
+    ep = _endpoint()
+    ep.ctx.settings.update({"deploy_polls": 100, "deploy_seconds": 0.2, "service_polls": 100, "service_seconds": 0.2})
+    arn = ep.backends["apprunner"].seed_service("us-east-1", "svc-timed")["ServiceArn"]
+    # A hook whose target refuses connections (a port just closed): the call is attempted
+    # and its error recorded.
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    ep.control.add_hook({"status": "PAUSED", "service": "svc-timed", "url": "http://127.0.0.1:%d/mode" % closed_port, "body": "paused"})
+    _, created, _ = _call(ep, "cloudfront", "CreateDistributionWithTags", {"DistributionConfigWithTags": _fixture()})
+    dist = created["Distribution"]["Id"]
+    _call(ep, "apprunner", "PauseService", {"ServiceArn": arn})
+    ep.tick()
+    check(ep.backends["apprunner"].services[arn]["status"] == "OPERATION_IN_PROGRESS", "not yet")
+    time.sleep(0.25)
+    ep.tick()
+    check(ep.backends["apprunner"].services[arn]["status"] == "PAUSED", "paused by time")
+    check(ep.backends["cloudfront"].distributions[dist]["status"] == "Deployed", "deployed by time")
+    calls = ep.control.hooks_json()["calls"]
+    check(len(calls) == 1 and "error" in calls[0] and calls[0]["event"]["status"] == "PAUSED", "ticker fired the hook: %r" % calls)
+
+
 def main():
     for fn in TESTS:
         t0 = time.monotonic()

@@ -380,10 +380,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _answer(self, status, headers, body):
         self.send_response(status)
-        names = set()
         for k, v in headers:
             self.send_header(k, v)
-            names.add(k.lower())
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -439,7 +437,7 @@ def parse_args(argv):
     p.add_argument("--port", type=int, default=0, help="port (0: an ephemeral port, printed on stdout)")
     p.add_argument("--credentials", action="append", default=[], metavar="AKID:SECRET[:TOKEN]", help="known credentials (repeat)")
     p.add_argument("--account-id", default="123456789012")
-    p.add_argument("--seed-service", action="append", default=[], metavar="REGION:NAME", help="an existing RUNNING App Runner service (repeat)")
+    p.add_argument("--seed-service", action="append", default=[], metavar="REGION:NAME[=HOST]", help="an existing RUNNING App Runner service, optionally with its ServiceUrl host (repeat)")
     p.add_argument("--deploy-polls", type=int, default=3, help="GetDistribution calls until Deployed")
     p.add_argument("--deploy-seconds", type=float, default=None, help="seconds until Deployed (also)")
     p.add_argument("--service-polls", type=int, default=3, help="DescribeService calls until an operation completes")
@@ -479,11 +477,16 @@ def main(argv=None):
         with open(args.load_state, encoding="utf-8") as f:
             endpoint.load_state(json.load(f))
     for seed in args.seed_service:
-        region, sep, name = seed.partition(":")
+        region, sep, rest = seed.partition(":")
+        name, _, url = rest.partition("=")
         if not sep or not models.valid_region(region) or not name:
-            print("aws_endpoint: --seed-service wants REGION:NAME, got %s" % seed, file=sys.stderr)
+            print("aws_endpoint: --seed-service wants REGION:NAME[=SERVICE_URL_HOST], got %s" % seed, file=sys.stderr)
             return 2
-        endpoint.backends["apprunner"].seed_service(region, name)
+        try:
+            endpoint.backends["apprunner"].seed_service(region, name, url=url or None)
+        except ValueError as e:
+            print("aws_endpoint: --seed-service %s: %s" % (seed, e), file=sys.stderr)
+            return 2
     if args.request_log:
         endpoint.log_file = open(args.request_log, "a", encoding="utf-8")
     server = Server((args.host, args.port), endpoint, ipv6=":" in args.host)

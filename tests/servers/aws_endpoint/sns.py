@@ -13,7 +13,7 @@ import copy
 import re
 
 from .backend import Backend
-from .errors import ApiError, model_error
+from .errors import model_error
 from .validation import coral_message
 
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
