@@ -754,6 +754,9 @@ def pipeline_answers_auth_errors_per_protocol():
     _, (status, headers, body) = ep.handle(unsigned)
     parsed = parse_response("apprunner", "ListServices", status, headers, body)
     check(_code(parsed) == "MissingAuthenticationTokenException", "missing auth %r" % parsed)
+    doc = json.loads(body)
+    check(doc["__type"] == "com.amazon.coral.service#MissingAuthenticationTokenException", "Coral __type %r" % doc)
+    check(("x-amzn-ErrorType", "MissingAuthenticationTokenException") in headers, "x-amzn-ErrorType %r" % headers)
     # Clock skew: the server clock is 20 minutes ahead.
     ep.ctx.clock_offset = 20 * 60
     _, parsed, _ = _call(ep, "cloudfront", "ListDistributions", {})

@@ -18,6 +18,7 @@ Modules:
               parameters, serialize results and errors
   validation  botocore's ParamValidator plus the constraints AWS enforces and
               botocore does not (max, enum, pattern)
+  backend     the shared context (lock, settings, clock, ids), the call, the base class
   cloudfront, apprunner, cloudwatch, sns
               the service back ends (state and semantics)
   control     fault injection, request log, status hooks

@@ -142,7 +142,7 @@ class AwsJsonProtocol:
         shape = self.model.shape_for(err.code) if err.code in self.model.shape_names else None
         if shape is not None and "Message" in shape.members:
             message_key = "Message"
-        doc = {"__type": err.code}
+        doc = {"__type": "%s#%s" % (err.json_namespace, err.code) if err.json_namespace else err.code}
         if err.message:
             doc[message_key] = err.message
         body = json.dumps(doc).encode("utf-8")

@@ -13,6 +13,9 @@ class ApiError(Exception):
         self.status = status
         self.sender = sender
         self.headers = dict(headers or {})
+        # awsJson only: the namespace Coral puts before the code in "__type"
+        # ("com.amazon.coral.service#UnrecognizedClientException").
+        self.json_namespace = None
         # Set by the dispatcher: which layer rejected the request (auth, parse, validate,
         # state, fault), for the request log.
         self.stage = None

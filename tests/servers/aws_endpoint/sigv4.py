@@ -76,7 +76,11 @@ AUTH_ERRORS = {
 def auth_api_error(failure, protocol):
     family = "json" if protocol == "json" else "xml"
     code, status = AUTH_ERRORS[failure.kind][family]
-    return ApiError(code, failure.message, status=status)
+    err = ApiError(code, failure.message, status=status)
+    if family == "json":
+        # Coral's authentication errors carry their namespace; clients take what follows '#'.
+        err.json_namespace = "com.amazon.coral.service"
+    return err
 
 
 class Credential:
