@@ -154,7 +154,7 @@ class Origin:
                 writer.write(text)
             await writer.drain()
             return True
-        if path == "/echo":
+        if path == "/echo" or path.endswith("/echo"):
             doc = {"method": method, "target": target, "headers": headers,
                    "body_len": len(body), "body_sha256": hashlib.sha256(body).hexdigest(),
                    "origin": self.name}
