@@ -309,7 +309,12 @@ static void test_100mb_streams_with_flat_memory(void **state)
     edge_stats(t.e, &s);
     assert_true(s.stream_high_water < 2u * 1024u * 1024u);
     assert_true(s.stream_high_water > 512u * 1024u); /* the watermark was reached */
+#ifndef __SANITIZE_ADDRESS__
+    /* (ASan's quarantine keeps freed memory resident, so RSS says nothing under it) */
     assert_true(rss_peak - rss0 < 20 * 1024);
+#else
+    (void)rss0;
+#endif
     assert_int_equal(s.timed_out, 0);
     assert_true(tedge_wait_requests(&t, 1, 5));
     edge_stats(t.e, &s);
