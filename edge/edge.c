@@ -425,6 +425,10 @@ static void abort_viewer(struct edge_req *r)
     r->outcome = EDGE_OUT_ABORTED;
     remove_transfer(r);
     if (r->vreq && r->vcon) {
+        struct bufferevent *bev = evhttp_connection_get_bufferevent(r->vcon);
+        /* best effort: what is queued (at least the header block) goes out before the close,
+         * so that the viewer sees a truncated response rather than no response */
+        evbuffer_write(bufferevent_get_output(bev), bufferevent_getfd(bev));
         evhttp_connection_set_closecb(r->vcon, NULL, NULL);
         /* frees the request that is still attached to it */
         evhttp_connection_free(r->vcon);

@@ -379,6 +379,8 @@ static void test_origin_dies_or_stalls_after_reply_started(void **state)
     start_edge(&t);
     snprintf(url, sizeof(url), "%s/die/100000", t.url);
     http_get(url, &r);
+    if (r.status != 200 && tedge_wait_requests(&t, 1, 5))
+        fprintf(stderr, "status %ld, curl %d, log: %s\n", r.status, r.rc, t.lines[0]);
     assert_int_not_equal(r.rc, CURLE_OK); /* truncated: the viewer can tell */
     assert_int_equal(r.status, 200);
     assert_true(r.body_bytes <= 100000);
