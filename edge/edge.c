@@ -231,13 +231,6 @@ static const char *method_name(enum evhttp_cmd_type t)
     return "UNKNOWN";
 }
 
-static void log_event(struct edge *e, enum cfdr_log_level lvl, const char *fmt, const char *a,
-                      const char *b)
-{
-    if (log_enabled(e->log, lvl))
-        log_msg(e->log, lvl, fmt, a, b);
-}
-
 /* ---------------------------------------------------------------- request end */
 
 static void write_access_log(struct edge_req *r, double dur_ms)
@@ -290,8 +283,8 @@ static void write_access_log(struct edge_req *r, double dur_ms)
         e->access_log(e->access_log_ud, buf_str(&b));
         pthread_mutex_unlock(&e->log_mu);
     } else {
-        log_event(e, CFDR_LOG_WARN, "edge: access log line for request %s%s dropped (too long)",
-                  r->id, "");
+        log_msg(e->log, CFDR_LOG_WARN, "edge: access log line for request %s dropped (too long)",
+                r->id);
     }
     buf_free(&b);
 }
@@ -515,6 +508,8 @@ static void proceed(struct edge_req *r, enum edge_step step, enum edge_reason wh
         start_attempt(r);
         return;
     case EDGE_STEP_FAILOVER:
+        log_msg(r->w->e->log, CFDR_LOG_DEBUG, "edge: request %s %s %s fails over (%s)", r->id,
+                r->method, r->target, edge_failover_reason_name(why));
         r->failover_reason = why;
         edge_metrics_failover(&r->w->e->metrics, why);
         r->pos.on_secondary = 1;
@@ -1415,7 +1410,8 @@ cfdr_code edge_new(struct event_base *base, const struct edge_options *o, struct
     for (int i = 1; i < e->nworkers; i++)
         if ((rc = worker_start_thread(&e->workers[i], err)))
             goto fail;
-    log_event(e, CFDR_LOG_INFO, "edge: listening on %s, admin on %s", listen_addr, admin_addr);
+    log_msg(e->log, CFDR_LOG_INFO, "edge: listening on %s (port %d, %d worker%s), admin on %s",
+            listen_addr, e->port, e->nworkers, e->nworkers > 1 ? "s" : "", admin_addr);
     *out = e;
     return CFDR_OK;
 fail:

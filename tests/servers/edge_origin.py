@@ -173,6 +173,16 @@ class Origin:
                     writer.write(block[:k])
                     left -= k
                     await writer.drain()
+        elif path.startswith("/chunked/"):
+            n = int(path[len("/chunked/"):])
+            writer.write(self.head(200, [("Transfer-Encoding", "chunked")], None))
+            if send_body:
+                left = n
+                while left > 0:
+                    k = min(left, 1000)
+                    writer.write(b"%x\r\n" % k + b"c" * k + b"\r\n")
+                    left -= k
+                writer.write(b"0\r\n\r\n")
         elif path == "/hop":
             text = b"hop\n"
             writer.write(self.head(200, [("Connection", "X-Hop-Custom"), ("X-Hop-Custom", "1"),

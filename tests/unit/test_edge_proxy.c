@@ -220,6 +220,51 @@ static void test_hop_by_hop_response_headers_dropped(void **state)
     tedge_stop(&t);
 }
 
+static int raw_connect(int port);
+static void raw_send(int fd, const char *s);
+static ssize_t raw_read(int fd, char *buf, size_t n, int timeout_ms);
+
+/* The origin's framing is hop-by-hop: a chunked origin body reaches an HTTP/1.1 viewer chunked
+ * by the edge, and an HTTP/1.0 viewer as a body that ends with the connection. */
+static void test_body_reframed_for_the_viewer(void **state)
+{
+    struct tedge t;
+    struct tresp r;
+    char url[128], *buf = malloc(65536), *body;
+    size_t got = 0;
+    double deadline;
+    int fd;
+    (void)state;
+    start_edge(&t);
+    snprintf(url, sizeof(url), "%s/chunked/5000", t.url);
+    http_get(url, &r);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_bytes, 5000);
+    tresp_free(&r);
+    fd = raw_connect(t.port);
+    raw_send(fd, "GET /chunked/5000 HTTP/1.0\r\n\r\n");
+    deadline = t_now() + 5;
+    while (got < 65535 && t_now() < deadline) {
+        ssize_t n = raw_read(fd, buf + got, 65535 - got, 2000);
+        if (n <= 0) {
+            assert_int_equal(n, 0); /* EOF, not a timeout */
+            break;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    body = strstr(buf, "\r\n\r\n");
+    assert_non_null(body);
+    for (char *c = buf; c < body; c++)
+        *c = (char)tolower((unsigned char)*c);
+    assert_null(strstr(buf, "transfer-encoding"));
+    assert_int_equal(strlen(body + 4), 5000);
+    free(buf);
+    tedge_stop(&t);
+}
+
 static long rss_kb(void)
 {
     FILE *f = fopen("/proc/self/status", "r");
@@ -688,6 +733,7 @@ int main(void)
         cmocka_unit_test_setup(test_request_bodies_pass_through, setup),
         cmocka_unit_test_setup(test_body_resent_on_failover, setup),
         cmocka_unit_test_setup(test_hop_by_hop_response_headers_dropped, setup),
+        cmocka_unit_test_setup(test_body_reframed_for_the_viewer, setup),
         cmocka_unit_test_setup(test_100mb_streams_with_flat_memory, setup),
         cmocka_unit_test_setup(test_viewer_disconnects, setup),
         cmocka_unit_test_setup(test_origin_dies_or_stalls_after_reply_started, setup),
