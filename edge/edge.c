@@ -42,6 +42,8 @@
 
 #define EDGE_MAX_ATTEMPTS 8
 #define EDGE_ID_LEN 56
+#define EDGE_EASY_POOL 256
+#define EDGE_WATCH_DELAY_MS 100
 
 struct edge;
 struct edge_worker;
@@ -74,7 +76,8 @@ struct edge_req {
     int nattempts;
     enum edge_reason failover_reason;
     struct event *resp_timer;
-    struct event *watch;
+    struct event *watch;       /* EOF on the viewer's socket while the origin is tried */
+    struct event *watch_timer; /* starts the watch for requests that are not answered at once */
     double t_start, t_attempt;
     /* per attempt */
     int connected, status, has_pending, pending_error;
@@ -109,6 +112,8 @@ struct edge_worker {
     int wake[2];
     struct event *wake_ev;
     struct edge_req *live;
+    CURL *pool[EDGE_EASY_POOL]; /* idle easy handles, reset, for the next requests */
+    int npool;
     uint64_t rng;
     int stopped;
 };
@@ -131,6 +136,21 @@ struct edge {
 static const char *const hop_by_hop[] = {"connection",          "keep-alive", "proxy-authenticate",
                                          "proxy-authorization", "te",         "trailer",
                                          "transfer-encoding",   "upgrade",    "proxy-connection"};
+
+/* A base whose epoll changes are batched until the next wait: per request, evhttp and curl
+ * enable and disable the same sockets several times within one loop iteration. */
+static struct event_base *new_base(void)
+{
+    struct event_config *cfg = event_config_new();
+    struct event_base *base;
+
+    if (!cfg)
+        return NULL;
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
 
 static double now_s(void)
 {
@@ -318,14 +338,20 @@ static void finish(struct edge_req *r)
         w->live = r->next;
     if (r->next)
         r->next->prev = r->prev;
-    if (r->easy)
+    if (r->easy && w->npool < EDGE_EASY_POOL && !w->stopped) {
+        curl_easy_reset(r->easy);
+        w->pool[w->npool++] = r->easy;
+    } else if (r->easy) {
         curl_easy_cleanup(r->easy);
+    }
     curl_slist_free_all(r->hdrs[0]);
     curl_slist_free_all(r->hdrs[1]);
     if (r->resp_timer)
         event_free(r->resp_timer);
     if (r->watch)
         event_free(r->watch);
+    if (r->watch_timer)
+        event_free(r->watch_timer);
     if (r->chunk)
         evbuffer_free(r->chunk);
     buf_free(&r->body);
@@ -338,6 +364,8 @@ static void stop_watch(struct edge_req *r)
 {
     if (r->watch)
         event_del(r->watch);
+    if (r->watch_timer)
+        evtimer_del(r->watch_timer);
 }
 
 static void add_edge_headers(struct edge_req *r, struct evkeyvalq *out, const char *x_cache)
@@ -463,6 +491,15 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg)
     }
     /* calls viewer_closed(), which frees r */
     evhttp_connection_free(r->vcon);
+}
+
+static void watch_start_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct edge_req *r = arg;
+    (void)fd;
+    (void)what;
+    if (!r->streaming && r->vreq)
+        event_add(r->watch, NULL);
 }
 
 /* ---------------------------------------------------------------- attempts */
@@ -844,7 +881,7 @@ static void start_attempt(struct edge_req *r)
         return;
     }
     if (!r->easy) {
-        r->easy = curl_easy_init();
+        r->easy = r->w->npool > 0 ? r->w->pool[--r->w->npool] : curl_easy_init();
         if (!r->easy) {
             buf_free(&url);
             send_error(r, 502, EDGE_OUT_502);
@@ -1114,10 +1151,15 @@ static void on_request(struct evhttp_request *vreq, void *arg)
             return;
         }
     }
+    /* Most requests are answered within a few ms; the socket watch (two epoll changes) is only
+     * worth it for the others. */
     r->watch = event_new(w->base, bufferevent_getfd(evhttp_connection_get_bufferevent(r->vcon)),
                          EV_READ, watch_cb, r);
-    if (r->watch)
-        event_add(r->watch, NULL);
+    r->watch_timer = evtimer_new(w->base, watch_start_cb, r);
+    if (r->watch && r->watch_timer) {
+        struct timeval tv = {0, EDGE_WATCH_DELAY_MS * 1000};
+        evtimer_add(r->watch_timer, &tv);
+    }
     start_attempt(r);
 }
 
@@ -1222,6 +1264,8 @@ static void worker_teardown(struct edge_worker *w)
     if (w->http)
         evhttp_free(w->http);
     w->http = NULL;
+    while (w->npool > 0)
+        curl_easy_cleanup(w->pool[--w->npool]);
     if (w->multi)
         curl_multi_cleanup(w->multi);
     w->multi = NULL;
@@ -1266,7 +1310,7 @@ static cfdr_code worker_init(struct edge *e, struct edge_worker *w, struct event
     if (base) {
         w->base = base;
     } else {
-        w->base = event_base_new();
+        w->base = new_base();
         w->own_base = 1;
         if (!w->base)
             return err_set(err, CFDR_E_NOMEM, "edge: cannot create an event loop");
@@ -1281,6 +1325,8 @@ static cfdr_code worker_init(struct edge *e, struct edge_worker *w, struct event
     curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, multi_timer_fn);
     curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
     curl_multi_setopt(w->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+    /* keep origin connections for reuse even when few transfers are running at a moment */
+    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, 1024L);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
@@ -1502,7 +1548,7 @@ cfdr_code edge_run(const struct edge_options *o, volatile sig_atomic_t *stop, cf
     struct timeval tick = {0, 50000};
     cfdr_code rc;
 
-    c.base = event_base_new();
+    c.base = new_base();
     if (!c.base)
         return err_set(err, CFDR_E_NOMEM, "edge: cannot create an event loop");
     if ((rc = edge_new(c.base, o, &e, err)))
