@@ -814,9 +814,10 @@ static cfdr_code build_headers(struct edge_req *r, int role, struct curl_slist *
     struct edge *e = r->w->e;
     struct curl_slist *l = NULL;
     struct evkeyval *h;
-    char tmp[1024];
+    struct buf tmp;
     cfdr_code rc = CFDR_OK;
 
+    buf_init(&tmp, BUF_MAX_SMALL);
     TAILQ_FOREACH(h, in, next)
     {
         if (is_hop(h->key, connection) || strcasecmp(h->key, "host") == 0 ||
@@ -829,11 +830,12 @@ static cfdr_code build_headers(struct edge_req *r, int role, struct curl_slist *
     }
     if ((rc = add_hdr(&l, "Host", e->routes.host[r->route->origin[role]])))
         goto out;
-    snprintf(tmp, sizeof(tmp), "%s%s%s", via ? via : "", via ? ", " : "", e->via);
-    if ((rc = add_hdr(&l, "Via", tmp)) || (rc = add_hdr(&l, "X-Amz-Cf-Id", r->id)))
+    if ((rc = buf_addf(&tmp, "%s%s%s", via ? via : "", via ? ", " : "", e->via)) ||
+        (rc = add_hdr(&l, "Via", buf_str(&tmp))) || (rc = add_hdr(&l, "X-Amz-Cf-Id", r->id)))
         goto out;
-    snprintf(tmp, sizeof(tmp), "%s%s%s", xff ? xff : "", xff ? ", " : "", r->client);
-    if ((rc = add_hdr(&l, "X-Forwarded-For", tmp)))
+    buf_reset(&tmp);
+    if ((rc = buf_addf(&tmp, "%s%s%s", xff ? xff : "", xff ? ", " : "", r->client)) ||
+        (rc = add_hdr(&l, "X-Forwarded-For", buf_str(&tmp))))
         goto out;
     /* "Name:" without a value removes a header curl would add on its own */
     if (!curl_slist_append(l, "Expect:"))
@@ -843,6 +845,7 @@ static cfdr_code build_headers(struct edge_req *r, int role, struct curl_slist *
     if (!rc && !evhttp_find_header(in, "Content-Type") && !curl_slist_append(l, "Content-Type:"))
         rc = CFDR_E_NOMEM;
 out:
+    buf_free(&tmp);
     if (rc) {
         curl_slist_free_all(l);
         return rc;

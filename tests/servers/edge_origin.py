@@ -173,6 +173,14 @@ class Origin:
                     writer.write(block[:k])
                     left -= k
                     await writer.drain()
+        elif path == "/early":
+            writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            text = b"after early hints\n"
+            writer.write(self.head(200, [("Content-Type", "text/plain")], len(text)))
+            if send_body:
+                writer.write(text)
         elif path.startswith("/chunked/"):
             n = int(path[len("/chunked/"):])
             writer.write(self.head(200, [("Transfer-Encoding", "chunked")], None))

@@ -220,6 +220,28 @@ static void test_hop_by_hop_response_headers_dropped(void **state)
     tedge_stop(&t);
 }
 
+/* 1xx blocks are skipped: the decision and the viewer only see the final status. */
+static void test_informational_responses_skipped(void **state)
+{
+    struct tedge t;
+    struct tresp r;
+    struct edge_stats s;
+    char url[128];
+    (void)state;
+    start_edge(&t);
+    snprintf(url, sizeof(url), "%s/early", t.url);
+    http_get(url, &r);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(buf_str(&r.body), "after early hints\n");
+    assert_null(strstr(buf_str(&r.headers), "103"));
+    assert_false(tresp_has_header(&r, "link"));
+    tresp_free(&r);
+    edge_stats(t.e, &s);
+    assert_int_equal(s.ok, 1);
+    tedge_stop(&t);
+}
+
 static int raw_connect(int port);
 static void raw_send(int fd, const char *s);
 static ssize_t raw_read(int fd, char *buf, size_t n, int timeout_ms);
@@ -734,6 +756,7 @@ int main(void)
         cmocka_unit_test_setup(test_body_resent_on_failover, setup),
         cmocka_unit_test_setup(test_hop_by_hop_response_headers_dropped, setup),
         cmocka_unit_test_setup(test_body_reframed_for_the_viewer, setup),
+        cmocka_unit_test_setup(test_informational_responses_skipped, setup),
         cmocka_unit_test_setup(test_100mb_streams_with_flat_memory, setup),
         cmocka_unit_test_setup(test_viewer_disconnects, setup),
         cmocka_unit_test_setup(test_origin_dies_or_stalls_after_reply_started, setup),
