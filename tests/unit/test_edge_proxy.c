@@ -317,12 +317,12 @@ static void raw_send(int fd, const char *s)
     assert_int_equal(send(fd, s, strlen(s), 0), (ssize_t)strlen(s));
 }
 
-/* Reads into buf (bounded by time); returns bytes read, 0 on EOF, -1 on timeout/error. */
+/* Reads into buf (bounded by time); returns bytes read, 0 on EOF, -1 on error, -2 on timeout. */
 static ssize_t raw_read(int fd, char *buf, size_t n, int timeout_ms)
 {
     struct pollfd p = {fd, POLLIN, 0};
     if (poll(&p, 1, timeout_ms) <= 0)
-        return -1;
+        return -2;
     return recv(fd, buf, n, 0);
 }
 
@@ -503,6 +503,43 @@ static void test_reused_connection_closed_by_origin_is_no_outage(void **state)
     assert_int_equal(s.connect_failed, 2);
     assert_int_equal(s.failovers_connect, 1);
     tedge_stop(&t);
+}
+
+/* edge_free() with requests in flight on two workers: stops at once, viewers see the close. */
+static void test_free_with_requests_in_flight(void **state)
+{
+    struct tedge t;
+    struct edge_stats s;
+    int fds[6];
+    double t0, deadline;
+    cfdr_err err;
+    (void)state;
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(edge_config_simple(&t.cfg, east.url, "us-east-1", west.url, "us-west-2",
+                                        all_codes, 8, 2, 1000, 5000, &err),
+                     CFDR_OK);
+    t.opt.workers = 2;
+    assert_int_equal(tedge_start(&t), CFDR_OK);
+    origin_mode(&east, "m=slow&delay_ms=10000");
+    for (int i = 0; i < 6; i++) {
+        fds[i] = raw_connect(t.port);
+        raw_send(fds[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    deadline = t_now() + 5;
+    do {
+        edge_stats(t.e, &s);
+        usleep(5000);
+    } while (s.in_flight < 6 && t_now() < deadline);
+    assert_int_equal(s.in_flight, 6);
+    t0 = t_now();
+    tedge_stop(&t);
+    assert_true(t_now() - t0 < 1.0);
+    for (int i = 0; i < 6; i++) {
+        char c;
+        ssize_t n = raw_read(fds[i], &c, 1, 2000);
+        assert_true(n == 0 || n == -1); /* closed (EOF or reset), not left hanging */
+        close(fds[i]);
+    }
 }
 
 /* The value of the sample whose line starts with prefix (name and labels), or -1. */
@@ -761,6 +798,7 @@ int main(void)
         cmocka_unit_test_setup(test_viewer_disconnects, setup),
         cmocka_unit_test_setup(test_origin_dies_or_stalls_after_reply_started, setup),
         cmocka_unit_test_setup(test_reused_connection_closed_by_origin_is_no_outage, setup),
+        cmocka_unit_test_setup(test_free_with_requests_in_flight, setup),
         cmocka_unit_test_setup(test_metrics_and_access_log, setup),
         cmocka_unit_test(test_config_validation),
         cmocka_unit_test_setup(test_edge_run_with_two_workers, setup),
