@@ -154,6 +154,9 @@ class Origin:
                 writer.write(text)
             await writer.drain()
             return True
+        if path.endswith("/reset"):
+            writer.transport.abort()
+            return False
         if path == "/echo" or path.endswith("/echo"):
             doc = {"method": method, "target": target, "headers": headers,
                    "body_len": len(body), "body_sha256": hashlib.sha256(body).hexdigest(),

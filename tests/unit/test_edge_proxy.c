@@ -464,6 +464,33 @@ static void test_origin_dies_or_stalls_after_reply_started(void **state)
     tedge_stop(&t);
 }
 
+/* A fresh connection reset after the request went out: GET is re-sent (and fails over), a POST
+ * is not re-sent (the origin may have acted on it): 502 after one attempt. */
+static void test_connection_reset_after_request(void **state)
+{
+    struct tedge t;
+    struct tresp r;
+    struct edge_stats s;
+    char url[128];
+    (void)state;
+    start_edge(&t);
+    snprintf(url, sizeof(url), "%s/x/reset", t.url);
+    http_get(url, &r);
+    assert_int_equal(r.status, 502);
+    tresp_free(&r);
+    edge_stats(t.e, &s);
+    assert_int_equal(s.connect_failed, 4); /* 2 attempts on each origin */
+    assert_int_equal(s.failovers_connect, 1);
+    snprintf(url, sizeof(url), "%s/echo/reset", t.url);
+    http_req("POST", url, NULL, "x", 1, 5000, &r);
+    assert_int_equal(r.status, 502);
+    tresp_free(&r);
+    edge_stats(t.e, &s);
+    assert_int_equal(s.connect_failed, 5);
+    assert_int_equal(s.attempts_primary, 3);
+    tedge_stop(&t);
+}
+
 static void test_reused_connection_closed_by_origin_is_no_outage(void **state)
 {
     struct tedge t;
@@ -797,6 +824,7 @@ int main(void)
         cmocka_unit_test_setup(test_100mb_streams_with_flat_memory, setup),
         cmocka_unit_test_setup(test_viewer_disconnects, setup),
         cmocka_unit_test_setup(test_origin_dies_or_stalls_after_reply_started, setup),
+        cmocka_unit_test_setup(test_connection_reset_after_request, setup),
         cmocka_unit_test_setup(test_reused_connection_closed_by_origin_is_no_outage, setup),
         cmocka_unit_test_setup(test_free_with_requests_in_flight, setup),
         cmocka_unit_test_setup(test_metrics_and_access_log, setup),
