@@ -3,6 +3,8 @@
  * error, and both origins must have served. */
 #include "test_edge_common.h"
 
+#include <sys/resource.h>
+
 #define CONCURRENT 1000
 #define MIN_REQUESTS 3000
 #define MAX_REQUESTS 20000
@@ -12,7 +14,18 @@ static struct torigin east, west;
 
 static int group_setup(void **state)
 {
+    struct rlimit rl;
     (void)state;
+    /* viewers, the edge's two sides and the origin: about 4 descriptors per request in flight
+     * (the origin processes inherit the limit) */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 8192) {
+        rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 5 * CONCURRENT) {
+        fprintf(stderr, "test_edge_load: needs %d file descriptors (ulimit -n)\n", 5 * CONCURRENT);
+        return -1;
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (origin_start(&east, "east") != 0)
         return -1;
