@@ -1,6 +1,8 @@
 /* app: see app.h. */
 #include "app.h"
 
+#include "cmd/config.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -23,6 +25,43 @@ void app_init(struct cfdr_app *app, const struct cli_globals *g, FILE *out, FILE
     app->log.emit = log_to_stderr;
     app->log.ud = app;
     app->result = NULL;
+    app->interrupted = NULL;
+    app->progress_open = 0;
+}
+
+cfdr_code app_load_config(struct cfdr_app *app, struct cfdr_config *cfg, cfdr_err *err)
+{
+    cfdr_code rc = config_load_file(app->g.config_path, cfg, err);
+    if (!rc)
+        rc = config_check_mode(cfg, app->g.local, err);
+    if (rc)
+        config_free(cfg);
+    return rc;
+}
+
+int app_interactive(const struct cfdr_app *app)
+{
+    return !app->g.quiet && isatty(fileno(app->errs));
+}
+
+void app_progress(struct cfdr_app *app, const char *fmt, ...)
+{
+    va_list ap;
+    if (!app_interactive(app))
+        return;
+    fputs("\r\033[K", app->errs);
+    va_start(ap, fmt);
+    vfprintf(app->errs, fmt, ap);
+    va_end(ap);
+    fflush(app->errs);
+    app->progress_open = 1;
+}
+
+void app_progress_end(struct cfdr_app *app)
+{
+    if (app->progress_open && app_interactive(app))
+        fputs("\n", app->errs);
+    app->progress_open = 0;
 }
 
 void app_free(struct cfdr_app *app)

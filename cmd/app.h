@@ -12,6 +12,7 @@
 #ifndef CFDR_APP_H
 #define CFDR_APP_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -28,7 +29,20 @@ struct cfdr_app {
     struct cfdr_log log;
     /* With --json: the command's result document, printed by main (owned; NULL when none). */
     json_object *result;
+    /* Set by main's SIGINT/SIGTERM handler; long-running commands poll it. */
+    volatile sig_atomic_t *interrupted;
+    int progress_open; /* a progress line is on the terminal, waiting for its newline */
 };
+
+struct cfdr_config;
+
+/* Loads and validates -c FILE for this mode (local or AWS). */
+cfdr_code app_load_config(struct cfdr_app *app, struct cfdr_config *cfg, cfdr_err *err);
+/* 1 when stderr is a terminal and -q was not given: live progress lines are welcome. */
+int app_interactive(const struct cfdr_app *app);
+/* A progress line that rewrites itself on a terminal (no newline); app_progress_end ends it. */
+void app_progress(struct cfdr_app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void app_progress_end(struct cfdr_app *app);
 
 void app_init(struct cfdr_app *app, const struct cli_globals *g, FILE *out, FILE *errs);
 void app_free(struct cfdr_app *app);

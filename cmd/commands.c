@@ -49,6 +49,10 @@ static const struct cli_option edge_opts[] = {
      "take origins and behaviours from a CloudFront DistributionConfig JSON"},
     {"origin-map", 0, "DOMAIN=HOST:PORT", 1,
      "point a DistributionConfig origin at a local stand-in"},
+    {"primary-region", 0, "R", 0, "region label of the primary, for metrics and logs"},
+    {"secondary-region", 0, "R", 0, "region label of the secondary"},
+    {"access-log", 0, "FILE", 0, "append the JSON access log to FILE (default: stdout)"},
+    {"workers", 0, "N", 0, "event loops serving viewers (default 1)"},
     {0},
 };
 
@@ -89,9 +93,9 @@ const struct cli_command cli_commands[] = {
      "the CloudFront distribution whose default behaviour targets the origin group, records every\n"
      "resource in the state file the moment it exists, waits until Deployed and prints the edge\n"
      "URL. Re-running is safe. --local: starts two regional services and the edge.",
-     create_opts, cmd_not_built},
+     create_opts, cmd_create},
     {"status", NULL, NULL, 0, 0, "what exists, its status, service health, alarm states", NULL,
-     NULL, cmd_not_built},
+     NULL, cmd_status},
     {"drill", "outage", NULL, 0, 0, "take the primary down, probe the edge, measure failover",
      "Probes the edge at a steady rate: a 2 s baseline, then the outage on the primary, then\n"
      "--duration seconds of probing. Writes a report. Exit 0 when failover happened with no\n"
@@ -108,9 +112,9 @@ const struct cli_command cli_commands[] = {
     {"destroy", NULL, NULL, 0, 0, "remove everything cfdr created, and nothing else",
      "Removes, in reverse order, everything the state file records as created by cfdr.\n"
      "Resumable and idempotent. Asks for confirmation on a terminal unless --yes.",
-     destroy_opts, cmd_not_built},
+     destroy_opts, cmd_destroy},
     {"edge", NULL, NULL, 0, 0, "run the local edge proxy (CloudFront origin-group failover)", NULL,
-     edge_opts, cmd_not_built},
+     edge_opts, cmd_edge},
     {"report", NULL, NULL, 0, 0, "render the journal of everything done so far", NULL, report_opts,
      cmd_not_built},
     {"sign", NULL, "URL", 1, 1, "print the SigV4 canonical request, string to sign, Authorization",

@@ -11,6 +11,13 @@
 
 cfdr_code cmd_not_built(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_init(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
+cfdr_code cmd_create(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
+cfdr_code cmd_status(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
+cfdr_code cmd_destroy(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
+cfdr_code cmd_drill_outage(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
+cfdr_code cmd_verify_failback(struct cfdr_app *app, const struct cli_invocation *inv,
+                              cfdr_err *err);
+cfdr_code cmd_edge(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_standin(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_sign(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 

@@ -9,8 +9,19 @@
 #include "cmd/app.h"
 #include "cmd/cli.h"
 
+/* The one piece of process-wide state: set by SIGINT/SIGTERM, polled by long commands. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = 1;
+    /* A second Ctrl-C while cfdr cleans up ends it at once. */
+    signal(sig, SIG_DFL);
+}
+
 int main(int argc, char **argv)
 {
+    struct sigaction sa;
     struct cli_invocation inv;
     struct cfdr_app app;
     cfdr_err err;
@@ -27,6 +38,13 @@ int main(int argc, char **argv)
     }
     rc = cli_parse(argc, argv, &inv, &err);
     app_init(&app, &inv.g, stdout, stderr);
+    app.interrupted = &interrupted;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: a blocking wait returns EINTR and the command notices at once. */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (rc != CFDR_OK) {
         if (app.g.json)
             app_print_json(&app, rc, &err);

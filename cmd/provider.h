@@ -1,0 +1,66 @@
+/*
+ * provider: what differs between AWS mode and offline (--local) mode, behind one interface, so
+ * that every command's logic (state, waits, drills, reports) is written once in cmd_*.c.
+ *
+ * A provider acts on the resources the state file records: create brings them up and records
+ * each one the moment it exists; inject/recover take the primary down and bring it back;
+ * destroy removes what cfdr created, and nothing else. Providers print nothing themselves:
+ * progress goes through app_say (stderr), so the commands stay in charge of stdout.
+ *
+ * Ownership: struct provider borrows the app, the configuration and the open state; provider_
+ * close releases what the implementation holds (NULL accepted).
+ */
+#ifndef CFDR_PROVIDER_H
+#define CFDR_PROVIDER_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "aws/err.h"
+#include "cmd/app.h"
+#include "cmd/config.h"
+#include "cmd/state.h"
+
+/* Where drills send their probes, and how to tell the origins apart. */
+struct provider_edge {
+    char url[512];
+    char primary_value[64]; /* served_by_header value of the primary (its region) */
+    char secondary_value[64];
+};
+
+struct provider;
+
+struct provider_ops {
+    const char *mode;          /* "local" or "aws" (the state file's mode) */
+    const char *const *faults; /* fault kinds this mode can inject, NULL-terminated */
+    cfdr_code (*create)(struct provider *p, int wait, cfdr_err *err);
+    /* Adds "resources": [...] with each resource's live health to out. */
+    cfdr_code (*status)(struct provider *p, json_object *out, cfdr_err *err);
+    cfdr_code (*edge)(struct provider *p, struct provider_edge *out, cfdr_err *err);
+    cfdr_code (*inject)(struct provider *p, const char *fault, cfdr_err *err);
+    cfdr_code (*recover)(struct provider *p, cfdr_err *err);
+    /* Removes everything recorded; *removed counts what it stopped or deleted, *gone what was
+     * recorded but already gone. Idempotent. */
+    cfdr_code (*destroy)(struct provider *p, size_t *removed, size_t *gone, cfdr_err *err);
+    void (*close)(struct provider *p);
+};
+
+struct provider {
+    const struct provider_ops *ops;
+    struct cfdr_app *app;
+    const struct cfdr_config *cfg;
+    struct cfdr_state *st;
+    void *impl;
+};
+
+/* Chooses the implementation for app->g.local. */
+cfdr_code provider_open(struct cfdr_app *app, const struct cfdr_config *cfg, struct cfdr_state *st,
+                        struct provider *out, cfdr_err *err);
+void provider_close(struct provider *p);
+/* 1 when this provider can inject that fault. */
+int provider_supports_fault(const struct provider *p, const char *fault);
+
+extern const struct provider_ops provider_local_ops;
+
+#endif

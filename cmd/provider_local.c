@@ -1,0 +1,391 @@
+/*
+ * provider_local: offline mode. Two regional stand-ins (cfdr _standin) and the edge
+ * (cfdr edge) run as background cfdr processes, tracked in the state file by PID and start
+ * time (cmd/daemon.h), and driven over the stand-ins' loopback control API.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "aws/atomicfile.h"
+#include "aws/buf.h"
+#include "cmd/daemon.h"
+#include "cmd/provider.h"
+
+#define SPAWN_TIMEOUT_MS 5000
+#define STOP_GRACE_MS 3000
+
+static const char *const local_faults[] = {"pause", "error", "refuse", "blackhole", "slow", NULL};
+
+static const char *standin_mode_for(const char *fault)
+{
+    return strcmp(fault, "pause") == 0 ? "paused" : fault;
+}
+
+static long json_long(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) ? (long)json_object_get_int64(v) : 0;
+}
+
+static const char *json_str(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static void id_of(json_object *r, struct daemon_id *id)
+{
+    json_object *v;
+    id->pid = (pid_t)json_long(r, "pid");
+    id->start_time = json_object_object_get_ex(r, "start_time", &v)
+                         ? (unsigned long long)json_object_get_uint64(v)
+                         : 0;
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *ud)
+{
+    struct buf *b = ud;
+    if (b && buf_add(b, data, size * n) != CFDR_OK)
+        return 0;
+    return size * n;
+}
+
+/* One small HTTP exchange with a local control or admin port. Returns the status (0 when it
+ * could not connect) and, if body is given, the answer. */
+static long local_http(const char *method, int port, const char *path, const char *send,
+                       struct buf *body)
+{
+    char url[128];
+    long status = 0;
+    CURL *c = curl_easy_init();
+    if (!c)
+        return 0;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+    if (send)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, send);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+static cfdr_code log_path(struct provider *p, const char *name, struct buf *out, cfdr_err *err)
+{
+    cfdr_code rc;
+    buf_reset(out);
+    if ((rc = buf_addf(out, "%s/logs", p->st->dir)))
+        return err_set(err, rc, "state directory path too long");
+    if ((rc = atomicfile_mkdirs(buf_str(out), 0700, err)))
+        return rc;
+    if ((rc = buf_addf(out, "/%s.log", name)))
+        return err_set(err, rc, "state directory path too long");
+    return CFDR_OK;
+}
+
+/* Spawns `cfdr argv...` in the background and records it as kind/id with its ready line's
+ * fields (ports) merged in. */
+static cfdr_code spawn_and_record(struct provider *p, const char *kind, const char *id,
+                                  const char *role, const char *const *argv, json_object *extra,
+                                  json_object **ready_out, cfdr_err *err)
+{
+    struct buf lp;
+    struct daemon_id did;
+    char *ready = NULL;
+    json_object *rj = NULL, *fields;
+    cfdr_code rc;
+
+    *ready_out = NULL;
+    buf_init(&lp, BUF_MAX_SMALL);
+    if ((rc = log_path(p, strcmp(kind, "edge") == 0 ? "edge" : id, &lp, err)))
+        goto out;
+    if ((rc = daemon_spawn(NULL, argv, buf_str(&lp), SPAWN_TIMEOUT_MS, &did, &ready, err)))
+        goto out;
+    rj = json_tokener_parse(ready);
+    if (!rj || !json_object_is_type(rj, json_type_object) || json_long(rj, "port") <= 0) {
+        rc = err_set(err, CFDR_E_INTERNAL, "%s %s started but announced '%s'", kind, id, ready);
+        goto out;
+    }
+    fields = json_object_new_object();
+    json_object_object_add(fields, "pid", json_object_new_int64(did.pid));
+    json_object_object_add(fields, "start_time", json_object_new_uint64(did.start_time));
+    json_object_object_add(fields, "role", json_object_new_string(role));
+    json_object_object_add(fields, "log", json_object_new_string(buf_str(&lp)));
+    json_object_object_add(fields, "created_by_cfdr", json_object_new_boolean(1));
+    json_object_object_foreach(rj, k, v) json_object_object_add(fields, k, json_object_get(v));
+    if (extra) {
+        json_object_object_foreach(extra, k2, v2)
+            json_object_object_add(fields, k2, json_object_get(v2));
+    }
+    if ((rc = state_put_resource(p->st, kind, id, fields, err))) {
+        /* Not recorded means cfdr could not clean it up later: stop it now. */
+        daemon_stop(&did, role, STOP_GRACE_MS, NULL, NULL);
+        goto out;
+    }
+    *ready_out = rj;
+    rj = NULL;
+out:
+    json_object_put(rj);
+    free(ready);
+    buf_free(&lp);
+    return rc;
+}
+
+static int standin_healthy(json_object *r)
+{
+    struct daemon_id id;
+    id_of(r, &id);
+    return daemon_check(&id, "_standin") == DAEMON_OURS &&
+           local_http("GET", (int)json_long(r, "control_port"), "/health", NULL, NULL) == 200;
+}
+
+static cfdr_code ensure_standin(struct provider *p, const char *which,
+                                const struct config_origin *o, int *respawned, cfdr_err *err)
+{
+    json_object *r = state_resource(p->st, "standin", which), *ready = NULL, *extra;
+    const char *argv[] = {"_standin", "--region",    o->region,   "--service",   o->service,
+                          "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", NULL};
+    cfdr_code rc;
+
+    if (r && standin_healthy(r)) {
+        app_say(p->app, "  %s stand-in (%s, %s) is running on port %ld: reused", which, o->region,
+                o->service, json_long(r, "port"));
+        return CFDR_OK;
+    }
+    if (r) {
+        struct daemon_id id;
+        id_of(r, &id);
+        daemon_stop(&id, "_standin", STOP_GRACE_MS, NULL, NULL);
+        app_say(p->app, "  %s stand-in recorded in state is gone: starting a new one", which);
+    }
+    extra = json_object_new_object();
+    json_object_object_add(extra, "region", json_object_new_string(o->region));
+    json_object_object_add(extra, "service", json_object_new_string(o->service));
+    json_object_object_add(extra, "mode", json_object_new_string("running"));
+    rc = spawn_and_record(p, "standin", which, "_standin", argv, extra, &ready, err);
+    json_object_put(extra);
+    if (rc)
+        return err_wrap(err, "starting the %s stand-in", which);
+    app_say(p->app, "  %s stand-in (%s, %s) started on port %ld", which, o->region, o->service,
+            json_long(ready, "port"));
+    json_object_put(ready);
+    *respawned = 1;
+    return CFDR_OK;
+}
+
+static cfdr_code ensure_edge(struct provider *p, int restart, cfdr_err *err)
+{
+    const struct cfdr_config *c = p->cfg;
+    json_object *r = state_resource(p->st, "edge", "edge"), *ready = NULL, *extra;
+    json_object *pr = state_resource(p->st, "standin", "primary");
+    json_object *sr = state_resource(p->st, "standin", "secondary");
+    char purl[64], surl[64], codes[64] = "", cto[16], att[16], rto[16], url[64];
+    struct buf alog;
+    struct daemon_id id;
+    cfdr_code rc;
+
+    if (r) {
+        id_of(r, &id);
+        if (!restart && daemon_check(&id, "edge") == DAEMON_OURS &&
+            local_http("GET", (int)json_long(r, "admin_port"), "/healthz", NULL, NULL) == 200) {
+            app_say(p->app, "  edge is running on port %ld: reused", json_long(r, "port"));
+            return CFDR_OK;
+        }
+        daemon_stop(&id, "edge", STOP_GRACE_MS, NULL, NULL);
+    }
+    snprintf(purl, sizeof(purl), "http://127.0.0.1:%ld", json_long(pr, "port"));
+    snprintf(surl, sizeof(surl), "http://127.0.0.1:%ld", json_long(sr, "port"));
+    for (size_t i = 0; i < c->origin_group.n_failover_status_codes; i++)
+        snprintf(codes + strlen(codes), sizeof(codes) - strlen(codes), "%s%d", i ? "," : "",
+                 c->origin_group.failover_status_codes[i]);
+    snprintf(cto, sizeof(cto), "%d", c->origin_group.connection_timeout_s);
+    snprintf(att, sizeof(att), "%d", c->origin_group.connection_attempts);
+    snprintf(rto, sizeof(rto), "%d", c->origin_group.response_timeout_s);
+    buf_init(&alog, BUF_MAX_SMALL);
+    if ((rc = log_path(p, "edge-access", &alog, err))) {
+        buf_free(&alog);
+        return rc;
+    }
+    {
+        const char *argv[] = {"edge",
+                              "--listen",
+                              "127.0.0.1:0",
+                              "--admin",
+                              "127.0.0.1:0",
+                              "--primary",
+                              purl,
+                              "--secondary",
+                              surl,
+                              "--primary-region",
+                              c->primary.region,
+                              "--secondary-region",
+                              c->secondary.region,
+                              "--failover-codes",
+                              codes,
+                              "--connection-timeout",
+                              cto,
+                              "--connection-attempts",
+                              att,
+                              "--response-timeout",
+                              rto,
+                              "--access-log",
+                              buf_str(&alog),
+                              NULL};
+        rc = spawn_and_record(p, "edge", "edge", "edge", argv, NULL, &ready, err);
+    }
+    buf_free(&alog);
+    if (rc)
+        return err_wrap(err, "starting the edge");
+    snprintf(url, sizeof(url), "http://127.0.0.1:%ld/", json_long(ready, "port"));
+    extra = json_object_new_object();
+    json_object_object_add(extra, "url", json_object_new_string(url));
+    rc = state_put_resource(p->st, "edge", "edge", extra, err);
+    app_say(p->app, "  edge started on port %ld (metrics on port %ld)", json_long(ready, "port"),
+            json_long(ready, "admin_port"));
+    json_object_put(ready);
+    return rc;
+}
+
+static cfdr_code local_create(struct provider *p, int wait, cfdr_err *err)
+{
+    int respawned = 0;
+    (void)wait;
+    CFDR_TRY(ensure_standin(p, "primary", &p->cfg->primary, &respawned, err));
+    CFDR_TRY(ensure_standin(p, "secondary", &p->cfg->secondary, &respawned, err));
+    /* The edge knows the stand-ins' ports: a new stand-in means a new edge. */
+    return ensure_edge(p, respawned, err);
+}
+
+static cfdr_code local_edge(struct provider *p, struct provider_edge *out, cfdr_err *err)
+{
+    json_object *r = state_resource(p->st, "edge", "edge");
+    const char *url = r ? json_str(r, "url") : NULL;
+    if (!url)
+        return err_set(err, CFDR_E_NOTFOUND,
+                       "no local edge is recorded in %s; run cfdr --local create first",
+                       p->st->dir);
+    snprintf(out->url, sizeof(out->url), "%s", url);
+    snprintf(out->primary_value, sizeof(out->primary_value), "%s", p->cfg->primary.region);
+    snprintf(out->secondary_value, sizeof(out->secondary_value), "%s", p->cfg->secondary.region);
+    {
+        struct daemon_id id;
+        id_of(r, &id);
+        if (daemon_check(&id, "edge") != DAEMON_OURS)
+            return err_set(err, CFDR_E_NOTFOUND,
+                           "the local edge (pid %ld) is not running; run cfdr --local create to "
+                           "start it again",
+                           (long)id.pid);
+    }
+    return CFDR_OK;
+}
+
+static cfdr_code set_primary_mode(struct provider *p, const char *mode, cfdr_err *err)
+{
+    json_object *r = state_resource(p->st, "standin", "primary"), *f;
+    struct buf body;
+    long status;
+    if (!r)
+        return err_set(err, CFDR_E_NOTFOUND,
+                       "no primary stand-in is recorded in %s; run cfdr --local create first",
+                       p->st->dir);
+    buf_init(&body, BUF_MAX_SMALL);
+    status = local_http("PUT", (int)json_long(r, "control_port"), "/mode", mode, &body);
+    if (status != 200) {
+        cfdr_code rc = err_set(
+            err, CFDR_E_IO,
+            "the primary stand-in did not switch to %s (control port %ld answered %ld%s%.200s); "
+            "run cfdr --local status",
+            mode, json_long(r, "control_port"), status, buf_len(&body) ? ": " : "", buf_str(&body));
+        buf_free(&body);
+        return rc;
+    }
+    buf_free(&body);
+    f = json_object_new_object();
+    json_object_object_add(f, "mode", json_object_new_string(mode));
+    return state_put_resource(p->st, "standin", "primary", f, err);
+}
+
+static cfdr_code local_inject(struct provider *p, const char *fault, cfdr_err *err)
+{
+    return set_primary_mode(p, standin_mode_for(fault), err);
+}
+
+static cfdr_code local_recover(struct provider *p, cfdr_err *err)
+{
+    return set_primary_mode(p, "running", err);
+}
+
+static cfdr_code local_status(struct provider *p, json_object *out, cfdr_err *err)
+{
+    json_object *list = json_object_new_array();
+    (void)err;
+    for (size_t i = 0; i < state_resource_count(p->st); i++) {
+        json_object *r = state_resource_at(p->st, i), *o = json_object_new_object();
+        const char *role = json_str(r, "role");
+        struct daemon_id id;
+        enum daemon_state ds;
+        id_of(r, &id);
+        ds = role ? daemon_check(&id, role) : DAEMON_GONE;
+        json_object_object_foreach(r, k, v) json_object_object_add(o, k, json_object_get(v));
+        json_object_object_add(o, "running", json_object_new_boolean(ds == DAEMON_OURS));
+        if (ds == DAEMON_OURS && strcmp(json_str(r, "kind"), "standin") == 0) {
+            long st = local_http("GET", (int)json_long(r, "control_port"), "/health", NULL, NULL);
+            json_object_object_add(o, "healthy", json_object_new_boolean(st == 200));
+        } else if (ds == DAEMON_OURS) {
+            long st = local_http("GET", (int)json_long(r, "admin_port"), "/healthz", NULL, NULL);
+            json_object_object_add(o, "healthy", json_object_new_boolean(st == 200));
+        }
+        json_object_array_add(list, o);
+    }
+    json_object_object_add(out, "resources", list);
+    return CFDR_OK;
+}
+
+static cfdr_code local_destroy(struct provider *p, size_t *removed, size_t *gone, cfdr_err *err)
+{
+    *removed = *gone = 0;
+    /* Reverse order of creation: the edge first, then the stand-ins. */
+    while (state_resource_count(p->st) > 0) {
+        json_object *r = state_resource_at(p->st, state_resource_count(p->st) - 1);
+        char kind[32], id[64];
+        const char *role = json_str(r, "role");
+        struct daemon_id did;
+        enum daemon_state was = DAEMON_GONE;
+        snprintf(kind, sizeof(kind), "%s", json_str(r, "kind") ? json_str(r, "kind") : "?");
+        snprintf(id, sizeof(id), "%s", json_str(r, "id") ? json_str(r, "id") : "?");
+        id_of(r, &did);
+        if (role)
+            CFDR_TRY(daemon_stop(&did, role, STOP_GRACE_MS, &was, err));
+        if (was == DAEMON_OURS) {
+            (*removed)++;
+            app_say(p->app, "  stopped %s %s (pid %ld)", kind, id, (long)did.pid);
+        } else {
+            (*gone)++;
+            app_say(p->app, "  %s %s (pid %ld) was already gone%s", kind, id, (long)did.pid,
+                    was == DAEMON_STRANGER ? "; its PID now belongs to another process, left "
+                                             "alone"
+                                           : "");
+        }
+        CFDR_TRY(state_remove_resource(p->st, kind, id, err));
+    }
+    return CFDR_OK;
+}
+
+static void local_close(struct provider *p)
+{
+    (void)p;
+}
+
+const struct provider_ops provider_local_ops = {
+    "local",      local_faults,  local_create,  local_status, local_edge,
+    local_inject, local_recover, local_destroy, local_close,
+};

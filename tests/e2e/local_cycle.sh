@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# End to end, offline: init, create, status, drills with every local fault, verify-failback,
+# Ctrl-C in a drill, report, destroy — and the bad-input cases — through the cfdr binary.
+set -u
+bin=${CFDR_BIN:?CFDR_BIN must point at the cfdr binary}
+work=$(mktemp -d)
+cd "$work" || exit 1
+export NO_COLOR=1 AWS_EC2_METADATA_DISABLED=true
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+cleanup() {
+  # Whatever happened, leave no process behind: destroy, then stop by recorded PID.
+  "$bin" --local destroy --yes >/dev/null 2>&1
+  for pid in $(/usr/bin/python3 -c '
+import json,sys
+try: d=json.load(open(".cfdr/state.json"))
+except Exception: sys.exit(0)
+print(" ".join(str(r["pid"]) for r in d["resources"] if "pid" in r))' 2>/dev/null); do
+    kill "$pid" 2>/dev/null
+  done
+  cd / && rm -rf "$work"
+}
+trap cleanup EXIT
+run() { # run EXPECTED cmd...
+  local want=$1; shift
+  "$@" >"$work/out" 2>"$work/err"; local got=$?
+  out=$(cat "$work/out"); errout=$(cat "$work/err")
+  if [ "$got" = "$want" ]; then ok; else bad "$* exited $got, expected $want; stderr: $(tail -5 "$work/err")"; fi
+}
+has() { case "$1" in *"$2"*) ok ;; *) bad "$3: '$2' not in: $1" ;; esac; }
+jq_() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+served_by() { curl -s -o /dev/null -D - --max-time 5 "$url" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-region"{print $2}'; }
+
+# --- init and a configuration for quick drills
+run 0 "$bin" --local init
+/usr/bin/python3 - <<'PY'
+import json, re
+text = open("cfdr.json").read()
+text = re.sub(r"//[^\n]*", "", text)
+cfg = json.loads(text)
+cfg["drill"]["rate"] = 20
+cfg["drill"]["duration_s"] = 3
+json.dump(cfg, open("cfdr.json", "w"), indent=2)
+PY
+
+# --- create: under 2 s, prints the edge URL, the primary serves
+start=$(date +%s%N)
+run 0 "$bin" --local create
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+url=$out
+has "$url" "http://127.0.0.1:" "create prints the edge URL"
+[ "$elapsed_ms" -lt 2000 ] && ok || bad "create took $elapsed_ms ms (goal: under 2 s)"
+has "$errout" "blackholed primary" "create states the failover budget"
+[ "$(served_by)" = "us-east-1" ] && ok || bad "the primary does not serve through the edge"
+run 0 "$bin" --local create
+has "$errout" "reused" "a second create reuses what runs"
+[ "$out" = "$url" ] && ok || bad "a second create changed the URL ($out vs $url)"
+
+# --- concurrent runs are refused while the lock is held
+flock .cfdr/lock sleep 3 & holder=$!
+sleep 0.3
+run 2 "$bin" --local create
+has "$errout" "another cfdr is working on" "create under a held lock"
+wait $holder
+
+# --- status
+run 0 "$bin" --local status
+has "$out" "3 resources" "status counts"
+has "$out" "healthy" "status health"
+run 0 "$bin" --local --json status
+[ "$(jq_ "$work/out" 'sum(1 for r in d["resources"] if r["healthy"])')" = 3 ] && ok || bad "status --json health"
+
+# --- the default drill: pause, primary stays down
+run 0 "$bin" --local drill outage
+report=$out
+[ -f "$report" ] && ok || bad "drill report missing: $report"
+[ -f "${report%.json}.md" ] && [ -f "${report%.json}.html" ] && ok || bad "md/html reports missing"
+[ "$(jq_ "$report" 'd["client_errors"]')" = 0 ] && ok || bad "pause: client errors"
+[ "$(jq_ "$report" 'd["failover_seconds"] <= 1/20 + 0.05')" = True ] && ok || bad "pause: failover_seconds $(jq_ "$report" 'd["failover_seconds"]') beyond one interval + 50 ms"
+[ "$(jq_ "$report" 'd["result"]')" = pass ] && ok || bad "pause: result"
+[ "$(served_by)" = "us-west-2" ] && ok || bad "after the drill the secondary serves"
+run 0 "$bin" --local verify-failback
+failback=$out
+[ "$(jq_ "$failback" 'd["client_errors"]')" = 0 ] && ok || bad "failback: client errors"
+[ "$(jq_ "$failback" 'd["failback_seconds"] is not None and d["failback_seconds"] < 1')" = True ] && ok || bad "failback_seconds"
+[ "$(served_by)" = "us-east-1" ] && ok || bad "after failback the primary serves"
+
+# --- every local fault, resumed at the end
+for fault in error refuse; do
+  run 0 "$bin" --local drill outage --fault $fault --resume --duration 2
+  r=$out
+  [ "$(jq_ "$r" 'd["client_errors"]')" = 0 ] && ok || bad "$fault: client errors"
+  [ "$(jq_ "$r" 'd["fault"]')" = "$fault" ] && ok || bad "$fault: fault in report"
+  [ "$(served_by)" = "us-east-1" ] && ok || bad "$fault: --resume brings the primary back"
+done
+
+# --- a blackholed primary costs attempts x connection timeout (1 x 1 s here)
+/usr/bin/python3 - <<'PY'
+import json
+cfg = json.load(open("cfdr.json"))
+cfg["origin_group"]["connection_timeout_s"] = 1
+cfg["origin_group"]["connection_attempts"] = 1
+json.dump(cfg, open("cfdr.json", "w"), indent=2)
+PY
+run 0 "$bin" --local create   # the edge picks up the new origin settings
+url=$out
+run 0 "$bin" --local drill outage --fault blackhole --resume --duration 3
+r=$out
+[ "$(jq_ "$r" '0.95 <= d["failover_seconds"] < 1.6')" = True ] && ok || bad "blackhole: failover_seconds $(jq_ "$r" 'd["failover_seconds"]'), expected about 1 s"
+[ "$(jq_ "$r" 'd["client_errors"]')" = 0 ] && ok || bad "blackhole: client errors"
+
+# --- Ctrl-C in the middle of a drill: primary resumed, partial report kept, exit 130
+"$bin" --local drill outage --duration 60 >"$work/int.out" 2>"$work/int.err" & drill=$!
+sleep 4
+kill -INT $drill
+wait $drill; st=$?
+[ "$st" = 130 ] && ok || bad "interrupted drill exited $st, expected 130: $(tail -3 "$work/int.err")"
+grep -q "partial report" "$work/int.err" && ok || bad "interrupted drill mentions the partial report"
+[ "$(served_by)" = "us-east-1" ] && ok || bad "after Ctrl-C the primary serves again"
+ls .cfdr/reports/drill-*.json >/dev/null 2>&1 && ok || bad "reports kept"
+
+# --- destroy: processes gone, idempotent, survives a killed process
+pids=$(jq_ .cfdr/state.json '" ".join(str(r["pid"]) for r in d["resources"])')
+sec=$(jq_ .cfdr/state.json '[r["pid"] for r in d["resources"] if r["id"]=="secondary"][0]')
+kill -9 "$sec"
+sleep 0.2
+run 0 "$bin" --local destroy --yes
+has "$errout" "already gone" "destroy notices the killed stand-in"
+has "$out" "2 removed, 1 already gone" "destroy counts"
+for pid in $pids; do kill -0 "$pid" 2>/dev/null && bad "process $pid survived destroy" || ok; done
+run 0 "$bin" --local destroy --yes
+has "$errout" "nothing to destroy" "second destroy"
+
+# --- bad input: no edge, another project's state
+run 2 "$bin" --local drill outage
+has "$errout" "create" "drill without an edge says to create"
+/usr/bin/python3 -c '
+import json; c=json.load(open("cfdr.json")); c["project"]="another"; json.dump(c, open("other.json","w"))'
+run 2 "$bin" --local -c other.json create
+has "$errout" "belongs to project" "another project's state is refused"
+
+echo "local_cycle: $pass passed, $fail failed"
+[ "$fail" = 0 ]
