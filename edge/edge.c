@@ -13,8 +13,14 @@
  *  - our response timer fires (armed when the request goes out, see prereq_cb(), and re-armed by
  *    every byte received): the transfer is removed and the decision asked.
  * libevent owns the evhttp_request once evhttp_send_reply*()/evhttp_send_reply_end() was called;
- * until then we own it and watch its connection (closecb, and a peek for EOF while the origin is
- * being tried, because evhttp does not read from a connection whose request is being served).
+ * until then we own it and watch its connection (closecb, and, for requests not answered within
+ * EDGE_WATCH_DELAY_MS, a peek for EOF while the origin is being tried, because evhttp does not
+ * read from a connection whose request is being served).
+ *
+ * Throughput notes (measured on 2 cores): epoll changes are batched per loop iteration
+ * (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST), easy handles are pooled per worker, origin connections
+ * are cached by curl (up to 1024 per worker) and checked by curl before reuse; a failover on a
+ * status aborts that transfer, which closes its origin connection.
  */
 #include "edge_int.h"
 
