@@ -226,10 +226,8 @@ static inline const char *tresp_header(const struct tresp *r, const char *name, 
 
 static inline int tresp_has_header(const struct tresp *r, const char *name)
 {
-    char v[512];
     const char *p = buf_str(&r->headers);
     size_t nl = strlen(name);
-    (void)v;
     while (*p) {
         if (strncasecmp(p, name, nl) == 0 && p[nl] == ':')
             return 1;
