@@ -37,6 +37,27 @@ struct drill_budget {
     double response_timeout_s;
 };
 
+/* The kinds of primary outage the budget states, in the order reports list them. */
+enum drill_budget_kind {
+    DRILL_BUDGET_ERROR_STATUS, /* paused, 5xx: one primary round trip */
+    DRILL_BUDGET_REFUSED,      /* refused connection: one failed connect per attempt */
+    DRILL_BUDGET_BLACKHOLE,    /* no answer at all: attempts x connection timeout */
+    DRILL_BUDGET_HUNG,         /* connects, never answers: attempts x response timeout */
+    DRILL_BUDGET_NKINDS
+};
+
+/* The budget kind a drill fault exercises ("pause"/"error" -> ERROR_STATUS, "refuse" ->
+ * REFUSED, "blackhole" -> BLACKHOLE, "slow" -> HUNG); -1 for NULL or an unknown fault. */
+int drill_budget_kind_of(const char *fault);
+/* The JSON name of a budget kind ("error_status", "refused", "blackhole", "hung"); NULL if out
+ * of range. */
+const char *drill_budget_kind_name(int kind);
+/* What each kind costs a request, in seconds. round_trip_s is one primary round trip (-1 when
+ * unknown); costs that depend on it, or on a setting that is not positive, are -1. The
+ * refused cost is an upper bound: a refused connect costs about one network round trip. */
+void drill_budget_costs(const struct drill_budget *b, double round_trip_s,
+                        double cost_s[DRILL_BUDGET_NKINDS]);
+
 struct drill_report {
     enum drill_report_kind kind;
     const char *mode;  /* "local" or "aws" */
@@ -49,8 +70,8 @@ struct drill_report {
     double rate;                 /* probes per second */
     double event_s;     /* outage start (outage) or resume start (failback), seconds from t = 0 */
     double event_end_s; /* outage end (e.g. --resume), or -1 when the primary stayed down */
-    const char *event_started_at; /* ISO-8601 of event_s (outage_started_at / resume start) */
-    const struct drill_probe *probes;
+    const char *event_started_at;     /* ISO-8601 of event_s (outage_started_at / resume start) */
+    const struct drill_probe *probes; /* probe.error is the prober's CURLcode (0: none) */
     size_t nprobes;
     struct drill_outage_figures outage;     /* kind == OUTAGE */
     struct drill_failback_figures failback; /* kind == FAILBACK */
@@ -66,9 +87,13 @@ cfdr_code drill_report_json(const struct drill_report *r, json_object **out, cfd
 /* Markdown, for terminals, tickets and chat. */
 cfdr_code drill_report_markdown(const struct drill_report *r, struct buf *out, cfdr_err *err);
 /* One self-contained HTML page (inline CSS and SVG, no scripts or external resources). Every
- * probe is exactly one SVG element with class "probe" (and a class for its origin or error). */
+ * probe is exactly one SVG element with class "probe" (and a class for its origin or error).
+ * A page is about 60 bytes per probe: a 300,000-probe drill needs about 18 MB, more than
+ * BUF_MAX_DOC; give such drills a buffer limited by BUF_MAX_LARGE (CFDR_E_TOOBIG otherwise). */
 cfdr_code drill_report_html(const struct drill_report *r, struct buf *out, cfdr_err *err);
-/* Writes <dir>/<basename>.json, .md and .html atomically (creating dir). */
+/* Writes <dir>/<basename>.json, .md and .html atomically, mode 0644 (creating dir, 0755).
+ * basename is a plain file name (no '/'). The JSON is pretty-printed with one timeline entry
+ * per line. docs/REPORTS.md documents the JSON schema. */
 cfdr_code drill_report_write(const struct drill_report *r, const char *dir, const char *basename,
                              cfdr_err *err);
 
