@@ -101,9 +101,9 @@ const struct cli_command cli_commands[] = {
      "--duration seconds of probing. Writes a report. Exit 0 when failover happened with no\n"
      "viewer-visible error, 1 otherwise. The primary stays down until verify-failback, unless\n"
      "--resume.",
-     drill_opts, cmd_not_built},
+     drill_opts, cmd_drill_outage},
     {"verify-failback", NULL, NULL, 0, 0, "resume the primary and measure how fast traffic returns",
-     NULL, failback_opts, cmd_not_built},
+     NULL, failback_opts, cmd_verify_failback},
     {"alarms", "setup", NULL, 0, 0, "create notification topics, subscriptions and the alarms",
      NULL, NULL, cmd_not_built},
     {"alarms", "status", NULL, 0, 0, "show each alarm's state", NULL, NULL, cmd_not_built},

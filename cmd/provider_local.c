@@ -188,20 +188,11 @@ static cfdr_code ensure_edge(struct provider *p, int restart, cfdr_err *err)
     json_object *r = state_resource(p->st, "edge", "edge"), *ready = NULL, *extra;
     json_object *pr = state_resource(p->st, "standin", "primary");
     json_object *sr = state_resource(p->st, "standin", "secondary");
-    char purl[64], surl[64], codes[64] = "", cto[16], att[16], rto[16], url[64];
+    char purl[64], surl[64], codes[64] = "", cto[16], att[16], rto[16], url[64], settings[512];
     struct buf alog;
     struct daemon_id id;
     cfdr_code rc;
 
-    if (r) {
-        id_of(r, &id);
-        if (!restart && daemon_check(&id, "edge") == DAEMON_OURS &&
-            local_http("GET", (int)json_long(r, "admin_port"), "/healthz", NULL, NULL) == 200) {
-            app_say(p->app, "  edge is running on port %ld: reused", json_long(r, "port"));
-            return CFDR_OK;
-        }
-        daemon_stop(&id, "edge", STOP_GRACE_MS, NULL, NULL);
-    }
     snprintf(purl, sizeof(purl), "http://127.0.0.1:%ld", json_long(pr, "port"));
     snprintf(surl, sizeof(surl), "http://127.0.0.1:%ld", json_long(sr, "port"));
     for (size_t i = 0; i < c->origin_group.n_failover_status_codes; i++)
@@ -210,6 +201,23 @@ static cfdr_code ensure_edge(struct provider *p, int restart, cfdr_err *err)
     snprintf(cto, sizeof(cto), "%d", c->origin_group.connection_timeout_s);
     snprintf(att, sizeof(att), "%d", c->origin_group.connection_attempts);
     snprintf(rto, sizeof(rto), "%d", c->origin_group.response_timeout_s);
+    /* What the running edge was started with: a change in cfdr.json means a new edge. */
+    snprintf(settings, sizeof(settings), "%s %s %s/%s codes=%s connect=%sx%ss response=%ss", purl,
+             surl, c->primary.region, c->secondary.region, codes, att, cto, rto);
+    if (r) {
+        const char *was = json_str(r, "settings");
+        id_of(r, &id);
+        if (was && strcmp(was, settings) != 0) {
+            restart = 1;
+            app_say(p->app, "  origin settings changed: restarting the edge");
+        }
+        if (!restart && daemon_check(&id, "edge") == DAEMON_OURS &&
+            local_http("GET", (int)json_long(r, "admin_port"), "/healthz", NULL, NULL) == 200) {
+            app_say(p->app, "  edge is running on port %ld: reused", json_long(r, "port"));
+            return CFDR_OK;
+        }
+        daemon_stop(&id, "edge", STOP_GRACE_MS, NULL, NULL);
+    }
     buf_init(&alog, BUF_MAX_SMALL);
     if ((rc = log_path(p, "edge-access", &alog, err))) {
         buf_free(&alog);
@@ -248,6 +256,7 @@ static cfdr_code ensure_edge(struct provider *p, int restart, cfdr_err *err)
     snprintf(url, sizeof(url), "http://127.0.0.1:%ld/", json_long(ready, "port"));
     extra = json_object_new_object();
     json_object_object_add(extra, "url", json_object_new_string(url));
+    json_object_object_add(extra, "settings", json_object_new_string(settings));
     rc = state_put_resource(p->st, "edge", "edge", extra, err);
     app_say(p->app, "  edge started on port %ld (metrics on port %ld)", json_long(ready, "port"),
             json_long(ready, "admin_port"));

@@ -91,6 +91,11 @@ cfdr_code drill_report_markdown(const struct drill_report *r, struct buf *out, c
  * A page is about 60 bytes per probe: a 300,000-probe drill needs about 18 MB, more than
  * BUF_MAX_DOC; give such drills a buffer limited by BUF_MAX_LARGE (CFDR_E_TOOBIG otherwise). */
 cfdr_code drill_report_html(const struct drill_report *r, struct buf *out, cfdr_err *err);
+/* The report as one <article class="report"> element, for pages that hold several (cfdr
+ * report); style it with drill_report_css(). */
+cfdr_code drill_report_html_article(const struct drill_report *r, struct buf *out, cfdr_err *err);
+/* The stylesheet the HTML pages use (a static string). */
+const char *drill_report_css(void);
 /* Writes <dir>/<basename>.json, .md and .html atomically, mode 0644 (creating dir, 0755).
  * basename is a plain file name (no '/'). The JSON is pretty-printed with one timeline entry
  * per line. docs/REPORTS.md documents the JSON schema. */

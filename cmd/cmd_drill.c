@@ -1,0 +1,387 @@
+/* cmd_drill: `cfdr drill outage` and `cfdr verify-failback` — the drills, written once for
+ * both modes on a provider (provider.h), the choreography in drills/drill, the figures in
+ * drills/analysis and the documents in drills/report. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "aws/atomicfile.h"
+#include "aws/buf.h"
+#include "cmd/commands.h"
+#include "cmd/config.h"
+#include "cmd/provider.h"
+#include "cmd/state.h"
+#include "drills/drill.h"
+#include "drills/report.h"
+
+struct drill_ctx {
+    struct cfdr_app *app;
+    struct provider *p;
+    const char *fault;
+};
+
+static cfdr_code hook_inject(void *ud, cfdr_err *err)
+{
+    struct drill_ctx *c = ud;
+    return c->p->ops->inject(c->p, c->fault, err);
+}
+
+static cfdr_code hook_recover(void *ud, cfdr_err *err)
+{
+    struct drill_ctx *c = ud;
+    return c->p->ops->recover(c->p, err);
+}
+
+static void hook_progress(void *ud, const struct drill_progress *pr)
+{
+    struct drill_ctx *c = ud;
+    size_t served = pr->primary + pr->secondary;
+    app_progress(c->app,
+                 "[%6.1fs] %-10s %6zu probes  %4zu errors  primary %3.0f%%  secondary %3.0f%%",
+                 pr->elapsed_s, pr->phase, pr->probes, pr->errors,
+                 served ? 100.0 * (double)pr->primary / (double)served : 0.0,
+                 served ? 100.0 * (double)pr->secondary / (double)served : 0.0);
+}
+
+/* The worst time CloudFront could take to answer through the group, plus a margin: a probe
+ * slower than this is a viewer-visible error. */
+static double probe_timeout_s(const struct cfdr_config *c)
+{
+    const struct config_origin_group *g = &c->origin_group;
+    return 2.0 * g->connection_attempts * (g->connection_timeout_s + g->response_timeout_s) + 5;
+}
+
+static void plan_from(struct drill_plan *plan, const struct cfdr_app *app,
+                      const struct cfdr_config *cfg, const struct provider_edge *edge)
+{
+    memset(plan, 0, sizeof(*plan));
+    plan->url = edge->url;
+    plan->rate = cfg->drill.rate;
+    plan->baseline_s = 2;
+    plan->duration_s = cfg->drill.duration_s;
+    plan->timeout_s = 300;
+    plan->confirm_s = 2;
+    plan->probe_timeout_s = probe_timeout_s(cfg);
+    plan->progress_interval_s = 0.25;
+    plan->served_by_header = cfg->drill.served_by_header;
+    plan->primary_value = edge->primary_value;
+    plan->secondary_value = edge->secondary_value;
+    plan->interrupted = app->interrupted;
+    plan->log = &app->log;
+}
+
+static void labels(const struct cfdr_config *cfg, char *prim, char *sec, size_t n)
+{
+    snprintf(prim, n, "%s · %s", cfg->primary.region, cfg->primary.service);
+    snprintf(sec, n, "%s · %s", cfg->secondary.region, cfg->secondary.service);
+}
+
+/* Writes the three documents and journals the drill; fills path with the JSON report's. */
+static cfdr_code write_report(struct cfdr_app *app, struct cfdr_state *st,
+                              const struct cli_invocation *inv, const struct drill_report *r,
+                              const char *event, char *json_path, size_t n, cfdr_err *err)
+{
+    struct buf dir;
+    char base[64], stamp[32];
+    json_object *doc = NULL, *j;
+    cfdr_code rc;
+
+    buf_init(&dir, BUF_MAX_SMALL);
+    if (cli_get(inv, "report"))
+        rc = buf_adds(&dir, cli_get(inv, "report"));
+    else
+        rc = buf_addf(&dir, "%s/reports", st->dir);
+    if (rc)
+        return err_set(err, rc, "report directory path too long");
+    /* 2026-11-25T15:17:03.123Z -> drill-20261125T151703Z */
+    snprintf(stamp, sizeof(stamp), "%s", r->started_at);
+    snprintf(base, sizeof(base), "%s-%.4s%.2s%.2sT%.2s%.2s%.2sZ", event, stamp, stamp + 5,
+             stamp + 8, stamp + 11, stamp + 14, stamp + 17);
+    rc = drill_report_write(r, buf_str(&dir), base, err);
+    if (!rc)
+        rc = drill_report_json(r, &doc, err);
+    if (!rc) {
+        snprintf(json_path, n, "%s/%s.json", buf_str(&dir), base);
+        j = json_object_new_object();
+        json_object_object_add(j, "report", json_object_new_string(json_path));
+        json_object_object_add(j, "summary", json_object_get(doc));
+        rc = state_journal_add(st, event, j, err);
+    }
+    if (!rc && app->g.json)
+        app_set_result(app, json_object_get(doc));
+    json_object_put(doc);
+    buf_free(&dir);
+    return rc;
+}
+
+static void say_outage(struct cfdr_app *app, const struct drill_report *r, const char *path)
+{
+    const struct drill_outage_figures *f = &r->outage;
+    app_say(app, "%s: %s", r->passed ? "PASS" : "FAIL", r->verdict);
+    if (f->failed_over && f->steady_seconds >= 0)
+        app_say(app,
+                "  failover after %.3f s; every probe served by the secondary from second %.0f",
+                f->failover_seconds, f->steady_seconds);
+    else if (f->failed_over)
+        app_say(app, "  failover after %.3f s; never steadily on the secondary",
+                f->failover_seconds);
+    app_say(app, "  %zu probes, %zu viewer-visible errors, served: primary %zu, secondary %zu",
+            f->probes, f->client_errors, f->served_primary, f->served_secondary);
+    app_say(app, "  latency p50/p99 before %.1f/%.1f ms, during %.1f/%.1f ms",
+            f->before.p50_s * 1e3, f->before.p99_s * 1e3, f->during.p50_s * 1e3,
+            f->during.p99_s * 1e3);
+    app_say(app, "report: %s (and .md, .html beside it)", path);
+}
+
+static cfdr_code open_all(struct cfdr_app *app, struct cfdr_config *cfg, struct cfdr_state *st,
+                          struct provider *p, struct provider_edge *edge, const char *what,
+                          cfdr_err *err)
+{
+    cfdr_code rc;
+    if ((rc = app_load_config(app, cfg, err)))
+        return rc;
+    rc = state_open(app->g.state_dir, cfg->project, app->g.local ? "local" : "aws",
+                    STATE_MUST_EXIST, st, err);
+    if (!rc)
+        rc = state_lock(st, what, err);
+    if (!rc)
+        rc = provider_open(app, cfg, st, p, err);
+    if (!rc && (rc = p->ops->edge(p, edge, err)))
+        provider_close(p);
+    if (rc) {
+        state_close(st);
+        config_free(cfg);
+    }
+    return rc;
+}
+
+static void close_all(struct cfdr_config *cfg, struct cfdr_state *st, struct provider *p)
+{
+    provider_close(p);
+    state_close(st);
+    config_free(cfg);
+}
+
+cfdr_code cmd_drill_outage(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err)
+{
+    struct cfdr_config cfg;
+    struct cfdr_state st;
+    struct provider p;
+    struct provider_edge edge;
+    struct drill_ctx ctx;
+    struct drill_hooks hooks;
+    struct drill_plan plan;
+    struct drill_outcome out;
+    struct drill_report r;
+    char prim[128], sec[128], verdict[256], path[1024];
+    const char *fault = cli_get(inv, "fault") ? cli_get(inv, "fault") : "pause";
+    long rate = 0;
+    double duration = 0;
+    cfdr_code rc, run_rc;
+
+    if ((rc = open_all(app, &cfg, &st, &p, &edge, "drill outage", err)))
+        return rc;
+    if (!provider_supports_fault(&p, fault)) {
+        rc = err_set(err, CFDR_E_USAGE, "--fault %s is not available in %s mode (available: %s)",
+                     fault, p.ops->mode,
+                     app->g.local ? "pause, error, refuse, blackhole, slow" : "pause");
+        goto out;
+    }
+    plan_from(&plan, app, &cfg, &edge);
+    if ((rc = cli_get_long(inv, "rate", 1, 1000, &rate, err)) ||
+        (rc = cli_get_seconds(inv, "duration", 1, 86400, &duration, err)))
+        goto out;
+    if (rate)
+        plan.rate = (double)rate;
+    if (duration > 0)
+        plan.duration_s = duration;
+    plan.resume_at_end = cli_has(inv, "resume");
+
+    ctx.app = app;
+    ctx.p = &p;
+    ctx.fault = fault;
+    hooks.inject = hook_inject;
+    hooks.recover = hook_recover;
+    hooks.progress = hook_progress;
+    hooks.ud = &ctx;
+    app_say(app,
+            "drill: %s fault on the primary (%s), probing %s at %.0f/s: 2 s baseline, "
+            "%.0f s outage%s",
+            fault, cfg.primary.region, edge.url, plan.rate, plan.duration_s,
+            plan.resume_at_end ? ", then resume" : "");
+    run_rc = drill_run_outage(&plan, &hooks, &out, err);
+    app_progress_end(app);
+    if (run_rc && run_rc != CFDR_E_INTERRUPTED && out.nprobes == 0) {
+        rc = run_rc;
+        goto out;
+    }
+
+    memset(&r, 0, sizeof(r));
+    labels(&cfg, prim, sec, sizeof(prim));
+    r.kind = DRILL_REPORT_OUTAGE;
+    r.mode = p.ops->mode;
+    r.fault = fault;
+    r.project = cfg.project;
+    r.edge_url = edge.url;
+    r.primary_label = prim;
+    r.secondary_label = sec;
+    r.started_at = out.started_at;
+    r.rate = plan.rate;
+    r.event_s = out.event_s;
+    r.event_end_s = out.event_end_s;
+    r.event_started_at = out.event_started_at;
+    r.probes = out.probes;
+    r.nprobes = out.nprobes;
+    r.budget.connection_attempts = cfg.origin_group.connection_attempts;
+    r.budget.connection_timeout_s = cfg.origin_group.connection_timeout_s;
+    r.budget.response_timeout_s = cfg.origin_group.response_timeout_s;
+    r.alert_seconds = -1;
+    r.interrupted = out.interrupted;
+    if (drill_analyze_outage(out.probes, out.nprobes, out.event_s >= 0 ? out.event_s : INFINITY,
+                             &r.outage) != 0) {
+        rc = err_set(err, CFDR_E_NOMEM, "out of memory analysing the drill");
+        goto out_outcome;
+    }
+    r.passed =
+        !out.interrupted && !out.hook_rc && r.outage.failed_over && r.outage.client_errors == 0;
+    if (out.interrupted)
+        snprintf(verdict, sizeof(verdict), "interrupted after %zu probes: a partial report",
+                 out.nprobes);
+    else if (out.hook_rc)
+        snprintf(verdict, sizeof(verdict), "the outage could not be injected: %.200s",
+                 out.hook_error);
+    else if (!r.outage.failed_over)
+        snprintf(verdict, sizeof(verdict), "traffic never moved to the secondary");
+    else if (r.outage.client_errors)
+        snprintf(verdict, sizeof(verdict), "failover happened, but %zu viewer%s saw an error",
+                 r.outage.client_errors, r.outage.client_errors == 1 ? "" : "s");
+    else
+        snprintf(verdict, sizeof(verdict),
+                 "traffic moved to the secondary in %.3f s with no viewer-visible error",
+                 r.outage.failover_seconds);
+    r.verdict = verdict;
+    if ((rc = write_report(app, &st, inv, &r, "drill", path, sizeof(path), err)))
+        goto out_outcome;
+    say_outage(app, &r, path);
+    if (!app->g.json)
+        fprintf(app->out, "%s\n", path);
+    if (!out.recovered && !out.interrupted)
+        app_say(app, "the primary stays down: run cfdr %sverify-failback to bring it back",
+                app->g.local ? "--local " : "");
+    if (run_rc)
+        rc = run_rc == CFDR_E_INTERRUPTED ? err_set(err, run_rc,
+                                                    "interrupted: the primary was brought back "
+                                                    "and the partial report kept: %s",
+                                                    path)
+                                          : run_rc;
+    else if (!r.passed)
+        rc = err_set(err, CFDR_E_CHECK, "%s", verdict);
+out_outcome:
+    drill_outcome_free(&out);
+out:
+    close_all(&cfg, &st, &p);
+    return rc;
+}
+
+cfdr_code cmd_verify_failback(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err)
+{
+    struct cfdr_config cfg;
+    struct cfdr_state st;
+    struct provider p;
+    struct provider_edge edge;
+    struct drill_ctx ctx;
+    struct drill_hooks hooks;
+    struct drill_plan plan;
+    struct drill_outcome out;
+    struct drill_report r;
+    char prim[128], sec[128], verdict[256], path[1024];
+    double timeout = 0;
+    cfdr_code rc, run_rc;
+
+    if ((rc = open_all(app, &cfg, &st, &p, &edge, "verify-failback", err)))
+        return rc;
+    plan_from(&plan, app, &cfg, &edge);
+    if ((rc = cli_get_seconds(inv, "timeout", 1, 86400, &timeout, err)))
+        goto out;
+    if (timeout > 0)
+        plan.timeout_s = timeout;
+    ctx.app = app;
+    ctx.p = &p;
+    ctx.fault = NULL;
+    hooks.inject = hook_inject;
+    hooks.recover = hook_recover;
+    hooks.progress = hook_progress;
+    hooks.ud = &ctx;
+    app_say(app,
+            "verify-failback: resuming the primary (%s), probing %s at %.0f/s until it "
+            "serves again (at most %.0f s)",
+            cfg.primary.region, edge.url, plan.rate, plan.timeout_s);
+    run_rc = drill_run_failback(&plan, &hooks, &out, err);
+    app_progress_end(app);
+    if (run_rc && run_rc != CFDR_E_INTERRUPTED && out.nprobes == 0) {
+        rc = run_rc;
+        goto out;
+    }
+    memset(&r, 0, sizeof(r));
+    labels(&cfg, prim, sec, sizeof(prim));
+    r.kind = DRILL_REPORT_FAILBACK;
+    r.mode = p.ops->mode;
+    r.project = cfg.project;
+    r.edge_url = edge.url;
+    r.primary_label = prim;
+    r.secondary_label = sec;
+    r.started_at = out.started_at;
+    r.rate = plan.rate;
+    r.event_s = out.event_s;
+    r.event_end_s = -1;
+    r.event_started_at = out.event_started_at;
+    r.probes = out.probes;
+    r.nprobes = out.nprobes;
+    r.budget.connection_attempts = cfg.origin_group.connection_attempts;
+    r.budget.connection_timeout_s = cfg.origin_group.connection_timeout_s;
+    r.budget.response_timeout_s = cfg.origin_group.response_timeout_s;
+    r.alert_seconds = -1;
+    r.interrupted = out.interrupted;
+    if (drill_analyze_failback(out.probes, out.nprobes, out.event_s >= 0 ? out.event_s : INFINITY,
+                               &r.failback) != 0) {
+        rc = err_set(err, CFDR_E_NOMEM, "out of memory analysing the failback");
+        goto out_outcome;
+    }
+    r.passed =
+        !out.interrupted && !out.hook_rc && r.failback.failed_back && r.failback.client_errors == 0;
+    if (out.interrupted)
+        snprintf(verdict, sizeof(verdict), "interrupted after %zu probes: a partial report",
+                 out.nprobes);
+    else if (out.hook_rc)
+        snprintf(verdict, sizeof(verdict), "the primary could not be resumed: %.200s",
+                 out.hook_error);
+    else if (!r.failback.failed_back)
+        snprintf(verdict, sizeof(verdict), "the primary did not serve again within %.0f s",
+                 plan.timeout_s);
+    else if (r.failback.client_errors)
+        snprintf(verdict, sizeof(verdict), "traffic came back, but %zu viewer%s saw an error",
+                 r.failback.client_errors, r.failback.client_errors == 1 ? "" : "s");
+    else
+        snprintf(verdict, sizeof(verdict),
+                 "traffic came back to the primary in %.3f s with no viewer-visible error",
+                 r.failback.failback_seconds);
+    r.verdict = verdict;
+    if ((rc = write_report(app, &st, inv, &r, "failback", path, sizeof(path), err)))
+        goto out_outcome;
+    app_say(app, "%s: %s", r.passed ? "PASS" : "FAIL", verdict);
+    app_say(app, "  %zu probes, %zu viewer-visible errors, served: primary %zu, secondary %zu",
+            r.failback.probes, r.failback.client_errors, r.failback.served_primary,
+            r.failback.served_secondary);
+    app_say(app, "report: %s (and .md, .html beside it)", path);
+    if (!app->g.json)
+        fprintf(app->out, "%s\n", path);
+    if (run_rc)
+        rc = run_rc;
+    else if (!r.passed)
+        rc = err_set(err, CFDR_E_CHECK, "%s", verdict);
+out_outcome:
+    drill_outcome_free(&out);
+out:
+    close_all(&cfg, &st, &p);
+    return rc;
+}
