@@ -49,6 +49,7 @@ struct awsep {
     pid_t pid;
     int port;
     char url[64];
+    char files[2][64]; /* a scripted server's script and record files, removed by awsep_stop */
 };
 
 /* A request the test expects the endpoint to refuse with `error`, `count` times: by the service
@@ -88,41 +89,31 @@ static inline void awsep_stop(struct awsep *ep)
 {
     int status, i;
 
-    if (ep->pid <= 0)
-        return;
-    kill(ep->pid, SIGTERM);
-    for (i = 0; i < 250 && waitpid(ep->pid, &status, WNOHANG) == 0; i++)
-        usleep(20000);
-    if (i == 250) {
-        kill(ep->pid, SIGKILL);
-        waitpid(ep->pid, &status, 0);
+    if (ep->pid > 0) {
+        kill(ep->pid, SIGTERM);
+        for (i = 0; i < 250 && waitpid(ep->pid, &status, WNOHANG) == 0; i++)
+            usleep(20000);
+        if (i == 250) {
+            kill(ep->pid, SIGKILL);
+            waitpid(ep->pid, &status, 0);
+        }
+        ep->pid = 0;
     }
-    ep->pid = 0;
+    for (i = 0; i < 2; i++)
+        if (ep->files[i][0]) {
+            unlink(ep->files[i]);
+            ep->files[i][0] = '\0';
+        }
 }
 
-/* Starts the endpoint with the test credentials and `extra` arguments (NULL-terminated). */
-static inline void awsep_start(struct awsep *ep, const char *const *extra)
+/* Runs argv (argv[0] the program) with its stdout on a pipe and returns the first line it
+ * prints (within AWSEP_START_TIMEOUT_MS) in line. */
+static inline void awsep_spawn(struct awsep *ep, const char *const *argv, char *line, size_t size)
 {
-    char dir[512], script[640], line[256];
-    const char *argv[AWSEP_MAX_ARGS];
-    const char *py = "/usr/bin/python3";
-    size_t argc = 0, n = 0;
     pid_t parent = getpid();
+    size_t n = 0;
     int p[2];
 
-    awsep_source_dir(dir, sizeof(dir));
-    snprintf(script, sizeof(script), "%s/tests/servers/aws_endpoint.py", dir);
-    argv[argc++] = py;
-    argv[argc++] = script;
-    argv[argc++] = "--credentials";
-    argv[argc++] = AWSEP_AKID ":" AWSEP_SECRET;
-    for (size_t i = 0; extra && extra[i]; i++) {
-        assert_true(argc < AWSEP_MAX_ARGS - 1);
-        argv[argc++] = extra[i];
-    }
-    argv[argc] = NULL;
-
-    memset(ep, 0, sizeof(*ep));
     assert_int_equal(pipe(p), 0);
     ep->pid = fork();
     assert_true(ep->pid >= 0);
@@ -133,34 +124,85 @@ static inline void awsep_start(struct awsep *ep, const char *const *extra)
         dup2(p[1], STDOUT_FILENO);
         close(p[0]);
         close(p[1]);
-        execv(py, (char *const *)argv);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(p[1]);
-    /* {"port": N, "control": "..."} */
-    while (n < sizeof(line) - 1) {
+    while (n < size - 1) {
         struct pollfd pf = {p[0], POLLIN, 0};
-        ssize_t r;
-        if (poll(&pf, 1, AWSEP_START_TIMEOUT_MS) != 1)
-            break;
-        r = read(p[0], line + n, 1);
-        if (r != 1 || line[n] == '\n')
+        if (poll(&pf, 1, AWSEP_START_TIMEOUT_MS) != 1 || read(p[0], line + n, 1) != 1 ||
+            line[n] == '\n')
             break;
         n++;
     }
     line[n] = '\0';
     close(p[0]);
-    {
+}
+
+static inline void awsep_started(struct awsep *ep, const char *what, const char *line)
+{
+    if (ep->port <= 0 || ep->port > 65535) {
+        awsep_stop(ep);
+        fail_msg("%s did not start (first line: '%s')", what, line);
+    }
+    snprintf(ep->url, sizeof(ep->url), "http://127.0.0.1:%d", ep->port);
+}
+
+/* Starts the endpoint with the test credentials and `extra` arguments (NULL-terminated). */
+static inline void awsep_start(struct awsep *ep, const char *const *extra)
+{
+    char dir[512], script[640], line[256];
+    const char *argv[AWSEP_MAX_ARGS];
+    size_t argc = 0;
+
+    awsep_source_dir(dir, sizeof(dir));
+    snprintf(script, sizeof(script), "%s/tests/servers/aws_endpoint.py", dir);
+    argv[argc++] = "/usr/bin/python3";
+    argv[argc++] = script;
+    argv[argc++] = "--credentials";
+    argv[argc++] = AWSEP_AKID ":" AWSEP_SECRET;
+    for (size_t i = 0; extra && extra[i]; i++) {
+        assert_true(argc < AWSEP_MAX_ARGS - 1);
+        argv[argc++] = extra[i];
+    }
+    argv[argc] = NULL;
+
+    memset(ep, 0, sizeof(*ep));
+    awsep_spawn(ep, argv, line, sizeof(line));
+    { /* {"port": N, "control": "..."} */
         json_object *o = json_tokener_parse(line), *port = NULL;
         if (o && json_object_object_get_ex(o, "port", &port))
             ep->port = json_object_get_int(port);
         json_object_put(o);
     }
-    if (ep->port <= 0 || ep->port > 65535) {
-        awsep_stop(ep);
-        fail_msg("the AWS endpoint did not start (first line: '%s')", line);
+    awsep_started(ep, "the AWS endpoint", line);
+}
+
+/* Starts tests/servers/fault_server.py instead, answering each request with the next step of
+ * script (a JSON array, see that file; the last step repeats): for answers no AWS service
+ * would give. */
+static inline void awsep_start_scripted(struct awsep *ep, const char *script)
+{
+    char dir[512], server[640], line[64];
+    const char *argv[] = {"/usr/bin/python3", server,          "--script", ep->files[0], "--record",
+                          ep->files[1],       "--max-seconds", "60",       NULL};
+    int fd;
+
+    memset(ep, 0, sizeof(*ep));
+    snprintf(server, sizeof(server), "%s/tests/servers/fault_server.py",
+             awsep_source_dir(dir, sizeof(dir)));
+    for (int i = 0; i < 2; i++) {
+        snprintf(ep->files[i], sizeof(ep->files[i]), "/tmp/cfdr-awsep-%s-XXXXXX",
+                 i ? "record" : "script");
+        fd = mkstemp(ep->files[i]);
+        assert_true(fd >= 0);
+        if (i == 0)
+            assert_int_equal(write(fd, script, strlen(script)), (ssize_t)strlen(script));
+        close(fd);
     }
-    snprintf(ep->url, sizeof(ep->url), "http://127.0.0.1:%d", ep->port);
+    awsep_spawn(ep, argv, line, sizeof(line));
+    ep->port = atoi(line);
+    awsep_started(ep, "the scripted server", line);
 }
 
 static inline size_t awsep_collect(char *data, size_t size, size_t nmemb, void *ud)
@@ -383,7 +425,8 @@ static inline void awsep_env(const struct awsep *ep)
     setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/cfdr-test-credentials", 1);
 }
 
-/* Starts the endpoint with `extra` arguments and builds the transport. */
+/* Starts the endpoint with `extra` arguments (none at all when extra is NULL: the test starts a
+ * scripted server itself) and builds the transport. */
 static inline int awsep_setup(void **state, const char *const *extra)
 {
     struct awsep_fx *fx = calloc(1, sizeof(*fx));
@@ -394,8 +437,10 @@ static inline int awsep_setup(void **state, const char *const *extra)
     assert_non_null(fx);
     *state = fx;
     buf_init(&fx->dry, BUF_MAX_DOC);
-    awsep_start(&fx->ep, extra);
-    awsep_env(&fx->ep);
+    if (extra) {
+        awsep_start(&fx->ep, extra);
+        awsep_env(&fx->ep);
+    }
     memset(&co, 0, sizeof(co));
     if (creds_provider_new(&co, &fx->creds, &e) != CFDR_OK) {
         awsep_stop(&fx->ep); /* cmocka runs no teardown after a failed setup */

@@ -415,6 +415,109 @@ static void test_throttling_storm(void **state)
     assert_true(fx->slept_ms > 0);
 }
 
+/* ---- answers no App Runner would give (a scripted server) ---- */
+
+static int setup_scripted(void **state)
+{
+    return awsep_setup(state, NULL);
+}
+
+#define SVC_OK                                                                                     \
+    "{\"ServiceName\": \"dr-demo-east\", \"ServiceId\": \"0123456789abcdef0123456789abcdef\", "    \
+    "\"ServiceArn\": \"arn:aws:apprunner:us-east-1:123456789012:service/dr-demo-east/"             \
+    "0123456789abcdef0123456789abcdef\", \"ServiceUrl\": "                                         \
+    "\"abcdefghij.us-east-1.awsapprunner.com\", "                                                  \
+    "\"Status\": \"RUNNING\", \"CreatedAt\": 1714557600.25, \"UpdatedAt\": 1714557601}"
+
+static void add_step(json_object *script, const char *body)
+{
+    json_object *step = json_object_new_object(), *h = json_object_new_object();
+    json_object_object_add(step, "status", json_object_new_int(200));
+    json_object_object_add(step, "body", json_object_new_string(body));
+    json_object_object_add(h, "Content-Type", json_object_new_string("application/x-amz-json-1.0"));
+    json_object_object_add(step, "headers", h);
+    json_object_array_add(script, step);
+}
+
+static void test_unexpected_answers(void **state)
+{
+    struct awsep_fx *fx = *state;
+    static const char *const arn = "arn:aws:apprunner:us-east-1:123456789012:service/dr-demo-east/"
+                                   "0123456789abcdef0123456789abcdef";
+    static const struct {
+        const char *body;
+        const char *what; /* in the error message; NULL: fine */
+    } cases[] = {
+        {"{\"Service\": " SVC_OK ", \"OperationId\": null}", NULL},
+        {"not json", "not one JSON document"},
+        {"{\"Service\": " SVC_OK "} {}", "trailing data"},
+        {"[]", "not a JSON object"},
+        {"{}", "\"Service\" is missing"},
+        {"{\"Service\": 7}", "a service is not a JSON object"},
+        {"{\"Service\": {\"ServiceName\": \"a\", \"ServiceId\": \"b\", \"ServiceArn\": 5}}",
+         "\"ServiceArn\" is not a string"},
+        {"{\"Service\": {\"ServiceName\": \"a\", \"ServiceId\": \"b\"}}",
+         "\"ServiceArn\" is missing"},
+        {"{\"Service\": {\"ServiceName\": \"a\", \"ServiceId\": \"b\", \"ServiceArn\": \"c\", "
+         "\"CreatedAt\": \"yesterday\"}}",
+         "\"CreatedAt\" is not an epoch time"},
+        {"{\"Service\": {\"ServiceName\": "
+         "\"a-name-that-is-much-longer-than-anything-app-runner-allows-for-a-service\", "
+         "\"ServiceId\": \"b\", \"ServiceArn\": \"c\"}}",
+         "\"ServiceName\" is longer than 63 bytes"},
+    };
+    json_object *script = json_object_new_array();
+    struct apprunner_service s;
+    struct apprunner_service_list l = {0};
+    struct apprunner_operation_list ops = {0};
+    struct aws_error ae;
+    cfdr_err e;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        add_step(script, cases[i].body);
+    /* ListServices: a list that is no list; a token that does not advance */
+    add_step(script, "{\"ServiceSummaryList\": {}}");
+    add_step(script, "{\"ServiceSummaryList\": [" SVC_OK "], \"NextToken\": \"t1\"}");
+    add_step(script, "{\"ServiceSummaryList\": [], \"NextToken\": \"t1\"}");
+    /* ListOperations: an operation without its id, then a token that is no string */
+    add_step(script, "{\"OperationSummaryList\": [{\"Type\": \"PAUSE_SERVICE\"}]}");
+    add_step(script, "{\"OperationSummaryList\": [], \"NextToken\": 12}");
+    awsep_start_scripted(&fx->ep, json_object_to_json_string(script));
+    json_object_put(script);
+    awsep_env(&fx->ep);
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cfdr_code rc = apprunner_describe_service(fx->t, "us-east-1", arn, &s, &ae, &e);
+        if (!cases[i].what) {
+            if (rc != CFDR_OK)
+                fail_msg("answer %zu: %s", i, e.msg);
+            assert_string_equal(s.arn, arn);
+            assert_string_equal(s.status, "RUNNING");
+            assert_true(s.created_at == 1714557600.25);
+            assert_true(s.updated_at == 1714557601.0);
+            assert_string_equal(s.operation_id, "");
+            continue;
+        }
+        if (rc != CFDR_E_PARSE || !strstr(e.msg, cases[i].what))
+            fail_msg("answer %zu: wanted a parse error with \"%s\", got %s: %s", i, cases[i].what,
+                     err_code_name(rc), e.msg);
+        assert_non_null(strstr(e.msg, "App Runner DescribeService: unexpected answer"));
+        assert_string_equal(s.arn, "");
+    }
+    assert_int_equal(apprunner_list_services(fx->t, "us-east-1", 0, &l, &ae, &e), CFDR_E_PARSE);
+    assert_non_null(strstr(e.msg, "\"ServiceSummaryList\" is not a list"));
+    assert_int_equal(apprunner_list_services(fx->t, "us-east-1", 0, &l, &ae, &e), CFDR_E_PARSE);
+    assert_non_null(strstr(e.msg, "does not advance"));
+    assert_null(l.items);
+    assert_int_equal(apprunner_list_operations(fx->t, "us-east-1", arn, &ops, &ae, &e),
+                     CFDR_E_PARSE);
+    assert_non_null(strstr(e.msg, "\"Id\" is missing"));
+    assert_int_equal(apprunner_list_operations(fx->t, "us-east-1", arn, &ops, &ae, &e),
+                     CFDR_E_PARSE);
+    assert_non_null(strstr(e.msg, "\"NextToken\" is not a string"));
+    assert_null(ops.items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +526,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_and_dry_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttling_storm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unexpected_answers, setup_scripted, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -748,6 +748,136 @@ static void test_throttling_storm(void **state)
     cf_distribution_free(&again);
 }
 
+/* ---- answers no CloudFront would give (a scripted server) ---- */
+
+static int setup_scripted(void **state)
+{
+    return awsep_setup(state, NULL);
+}
+
+/* A <Distribution> answer with the given pieces. */
+static void dist_xml(struct buf *b, const char *id, const char *time, int quantity,
+                     const char *enabled)
+{
+    buf_reset(b);
+    assert_int_equal(
+        buf_addf(b,
+                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                 "<Distribution xmlns=\"" CF_XMLNS "\"><Id>%s</Id>"
+                 "<ARN>arn:aws:cloudfront::123456789012:distribution/%s</ARN>"
+                 "<Status>Deployed</Status><LastModifiedTime>%s</LastModifiedTime>"
+                 "<InProgressInvalidationBatches>0</InProgressInvalidationBatches>"
+                 "<DomainName>d111111abcdef8.cloudfront.net</DomainName><DistributionConfig>"
+                 "<CallerReference>ref</CallerReference><Origins><Quantity>%d</Quantity><Items>"
+                 "<Origin><Id>a</Id><DomainName>a.example.com</DomainName><CustomOriginConfig>"
+                 "<HTTPPort>80</HTTPPort><HTTPSPort>443</HTTPSPort><OriginProtocolPolicy>"
+                 "https-only</OriginProtocolPolicy></CustomOriginConfig></Origin></Items>"
+                 "</Origins><DefaultCacheBehavior><TargetOriginId>a</TargetOriginId>"
+                 "</DefaultCacheBehavior><Comment/><Enabled>%s</Enabled></DistributionConfig>"
+                 "</Distribution>",
+                 id, id, time, quantity, enabled),
+        CFDR_OK);
+}
+
+static void add_step(json_object *script, int status, const char *etag, const char *body)
+{
+    json_object *step = json_object_new_object(), *h = json_object_new_object();
+    json_object_object_add(step, "status", json_object_new_int(status));
+    json_object_object_add(step, "body", json_object_new_string(body));
+    json_object_object_add(h, "Content-Type", json_object_new_string("text/xml"));
+    if (etag)
+        json_object_object_add(h, "ETag", json_object_new_string(etag));
+    json_object_object_add(step, "headers", h);
+    json_object_array_add(script, step);
+}
+
+static void test_unexpected_answers(void **state)
+{
+    struct awsep_fx *fx = *state;
+    static const char *const T = "2024-05-01T10:00:00.123Z";
+    static const struct {
+        const char *what; /* in the error message */
+    } want[] = {
+        {NULL}, /* the template itself is fine */
+        {"is a <DistributionList>, not a <Distribution>"},
+        {"no ETag header"},
+        {"says Quantity 2 but lists 1 <Origin>"},
+        {"<Id> in <Distribution> is longer than 63 bytes"},
+        {"<Enabled> in <DistributionConfig> is not true or false"},
+        {"LastModifiedTime 'yesterday' is not an ISO 8601 time"},
+        {"DOCTYPE"},
+        {"malformed XML"},
+    };
+    json_object *script = json_object_new_array();
+    struct buf b;
+    struct cf_distribution d = {0};
+    struct cf_summary_list l = {0};
+    struct aws_error ae;
+    char longid[80];
+    cfdr_err e;
+
+    buf_init(&b, BUF_MAX_DOC);
+    memset(longid, 'E', 70);
+    longid[70] = '\0';
+    dist_xml(&b, "E2QWRUHAPOMQZL", T, 1, "true");
+    add_step(script, 200, "E3ETAG", buf_str(&b));
+    add_step(script, 200, "E3ETAG", "<DistributionList xmlns=\"" CF_XMLNS "\"/>");
+    add_step(script, 200, NULL, buf_str(&b));
+    dist_xml(&b, "E2QWRUHAPOMQZL", T, 2, "true");
+    add_step(script, 200, "E3ETAG", buf_str(&b));
+    dist_xml(&b, longid, T, 1, "true");
+    add_step(script, 200, "E3ETAG", buf_str(&b));
+    dist_xml(&b, "E2QWRUHAPOMQZL", T, 1, "yes");
+    add_step(script, 200, "E3ETAG", buf_str(&b));
+    dist_xml(&b, "E2QWRUHAPOMQZL", "yesterday", 1, "true");
+    add_step(script, 200, "E3ETAG", buf_str(&b));
+    add_step(script, 200, "E3ETAG",
+             "<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x \"y\">]><Distribution/>");
+    add_step(script, 200, "E3ETAG", "<Distribution><Id>E1</Id>");
+    /* ListDistributions: truncated without a marker; then a marker that does not advance */
+    add_step(script, 200, NULL,
+             "<DistributionList><Marker/><MaxItems>1</MaxItems><IsTruncated>true</IsTruncated>"
+             "<Quantity>0</Quantity></DistributionList>");
+    add_step(script, 200, NULL,
+             "<DistributionList><Marker/><NextMarker>E1</NextMarker><MaxItems>1</MaxItems>"
+             "<IsTruncated>true</IsTruncated><Quantity>0</Quantity></DistributionList>");
+    add_step(script, 200, NULL,
+             "<DistributionList><Marker>E1</Marker><NextMarker>E1</NextMarker><MaxItems>1"
+             "</MaxItems><IsTruncated>true</IsTruncated><Quantity>0</Quantity>"
+             "</DistributionList>");
+    awsep_start_scripted(&fx->ep, json_object_to_json_string(script));
+    json_object_put(script);
+    awsep_env(&fx->ep);
+
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        cfdr_code rc = cf_get_distribution(fx->t, "E2QWRUHAPOMQZL", &d, &ae, &e);
+        if (!want[i].what) {
+            if (rc != CFDR_OK)
+                fail_msg("answer %zu: %s", i, e.msg);
+            assert_string_equal(d.id, "E2QWRUHAPOMQZL");
+            assert_string_equal(d.etag, "E3ETAG");
+            assert_int_equal(d.last_modified_time, 1714557600);
+            assert_int_equal(d.config.norigins, 1);
+            assert_string_equal(d.config.origins[0].protocol_policy, "https-only");
+            assert_int_equal(d.config.origins[0].read_timeout_s, 0);
+            cf_distribution_free(&d);
+            continue;
+        }
+        if (rc != CFDR_E_PARSE || !strstr(e.msg, want[i].what))
+            fail_msg("answer %zu: wanted a parse error with \"%s\", got %s: %s", i, want[i].what,
+                     err_code_name(rc), e.msg);
+        assert_non_null(strstr(e.msg, "CloudFront GetDistribution: unexpected answer"));
+        assert_string_equal(d.id, "");
+        assert_null(d.config.origins);
+    }
+    assert_int_equal(cf_list_distributions(fx->t, 1, &l, &ae, &e), CFDR_E_PARSE);
+    assert_non_null(strstr(e.msg, "truncated without a NextMarker"));
+    assert_int_equal(cf_list_distributions(fx->t, 1, &l, &ae, &e), CFDR_E_PARSE);
+    assert_non_null(strstr(e.msg, "does not advance"));
+    assert_null(l.items);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -759,6 +889,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_pages_and_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_and_dry_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttling_storm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unexpected_answers, setup_scripted, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
