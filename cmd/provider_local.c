@@ -14,7 +14,7 @@
 #include "cmd/daemon.h"
 #include "cmd/provider.h"
 
-#define SPAWN_TIMEOUT_MS 5000
+#define SPAWN_TIMEOUT_MS 10000
 #define STOP_GRACE_MS 3000
 
 static const char *const local_faults[] = {"pause", "error", "refuse", "blackhole", "slow", NULL};

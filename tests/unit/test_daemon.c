@@ -62,7 +62,7 @@ static void test_spawn_check_stop(void **state)
     cfdr_err e;
     (void)state;
     snprintf(logp, sizeof(logp), "%s/standin.log", tmpdir);
-    assert_int_equal(daemon_spawn(getenv("CFDR_BIN"), argv, logp, 5000, &id, &ready, &e), CFDR_OK);
+    assert_int_equal(daemon_spawn(getenv("CFDR_BIN"), argv, logp, 15000, &id, &ready, &e), CFDR_OK);
     assert_non_null(ready);
     j = json_tokener_parse(ready);
     assert_non_null(j);
@@ -99,7 +99,7 @@ static void test_spawn_failure_quotes_the_log(void **state)
     cfdr_err e;
     (void)state;
     snprintf(logp, sizeof(logp), "%s/bad.log", tmpdir);
-    assert_int_equal(daemon_spawn(getenv("CFDR_BIN"), argv, logp, 5000, &id, &ready, &e),
+    assert_int_equal(daemon_spawn(getenv("CFDR_BIN"), argv, logp, 15000, &id, &ready, &e),
                      CFDR_E_IO);
     assert_null(ready);
     assert_non_null(strstr(e.msg, "exited before it was ready"));
