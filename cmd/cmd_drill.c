@@ -102,9 +102,27 @@ static cfdr_code write_report(struct cfdr_app *app, struct cfdr_state *st,
         rc = drill_report_json(r, &doc, err);
     if (!rc) {
         snprintf(json_path, n, "%s/%s.json", buf_str(&dir), base);
+        /* The journal keeps a summary and where the report is; the state file stays small
+         * (the report with its timeline can be megabytes). */
+        static const char *const keep[] = {"kind",
+                                           "result",
+                                           "verdict",
+                                           "fault",
+                                           "probes",
+                                           "client_errors",
+                                           "failover_seconds",
+                                           "steady_seconds",
+                                           "failback_seconds",
+                                           "interrupted",
+                                           "started_at",
+                                           NULL};
         j = json_object_new_object();
         json_object_object_add(j, "report", json_object_new_string(json_path));
-        json_object_object_add(j, "summary", json_object_get(doc));
+        for (const char *const *k = keep; *k; k++) {
+            json_object *v;
+            if (json_object_object_get_ex(doc, *k, &v))
+                json_object_object_add(j, *k, json_object_get(v));
+        }
         rc = state_journal_add(st, event, j, err);
     }
     if (!rc && app->g.json)

@@ -116,7 +116,7 @@ const struct cli_command cli_commands[] = {
     {"edge", NULL, NULL, 0, 0, "run the local edge proxy (CloudFront origin-group failover)", NULL,
      edge_opts, cmd_edge},
     {"report", NULL, NULL, 0, 0, "render the journal of everything done so far", NULL, report_opts,
-     cmd_not_built},
+     cmd_report},
     {"sign", NULL, "URL", 1, 1, "print the SigV4 canonical request, string to sign, Authorization",
      "For debugging signature errors: signs the request described by the options with the\n"
      "credentials of the normal chain and prints each stage. The session token, when there is\n"

@@ -18,6 +18,7 @@ cfdr_code cmd_drill_outage(struct cfdr_app *app, const struct cli_invocation *in
 cfdr_code cmd_verify_failback(struct cfdr_app *app, const struct cli_invocation *inv,
                               cfdr_err *err);
 cfdr_code cmd_edge(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
+cfdr_code cmd_report(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_standin(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_sign(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 

@@ -300,7 +300,7 @@ static const char *fmt_cause(char *out, size_t cap, const struct cause *c)
  */
 
 #define JSON_SECONDS 3 /* figures in seconds: to the millisecond */
-#define JSON_FINE 4    /* budget seconds, which are often below a millisecond on loopback */
+#define JSON_FINE 4    /* measured figures and budget seconds: often below a millisecond locally */
 #define JSON_MS 1      /* milliseconds: to 0.1 ms */
 
 struct jb {
@@ -398,7 +398,7 @@ static json_object *json_budget(struct jb *j, const struct drill_report *r, cons
     } else if (f->applies >= 0) {
         m = jobj(j);
         jadd(j, m, "figure", jstr(j, "failover_seconds"));
-        jadd(j, m, "seconds", jsec_opt(j, r->outage.failover_seconds, JSON_SECONDS));
+        jadd(j, m, "seconds", jsec_opt(j, r->outage.failover_seconds, JSON_FINE));
     }
     jadd(j, o, "measured", m);
     return o;
@@ -532,9 +532,9 @@ cfdr_code drill_report_json(const struct drill_report *r, json_object **out, cfd
         jadd(j, o, "outage_started_s", jnum(j, r->event_s, JSON_SECONDS));
         jadd(j, o, "outage_ended_s", jsec_opt(j, r->event_end_s, JSON_SECONDS));
         jadd(j, o, "failed_over", jbool(j, g->failed_over));
-        jadd(j, o, "failover_seconds", jsec_opt(j, g->failover_seconds, JSON_SECONDS));
+        jadd(j, o, "failover_seconds", jsec_opt(j, g->failover_seconds, JSON_FINE));
         jadd(j, o, "steady_seconds", jsec_opt(j, g->steady_seconds, JSON_SECONDS));
-        jadd(j, o, "alert_seconds", jsec_opt(j, r->alert_seconds, JSON_SECONDS));
+        jadd(j, o, "alert_seconds", jsec_opt(j, r->alert_seconds, JSON_FINE));
         lat = jobj(j);
         jadd(j, lat, "before", json_latency(j, &g->before));
         jadd(j, lat, "during", json_latency(j, &g->during));
@@ -549,8 +549,8 @@ cfdr_code drill_report_json(const struct drill_report *r, json_object **out, cfd
         jadd(j, o, "resume_started_s", jnum(j, r->event_s, JSON_SECONDS));
         jadd(j, o, "resume_ended_s", jsec_opt(j, r->event_end_s, JSON_SECONDS));
         jadd(j, o, "failed_back", jbool(j, g->failed_back));
-        jadd(j, o, "failback_seconds", jsec_opt(j, g->failback_seconds, JSON_SECONDS));
-        jadd(j, o, "alert_seconds", jsec_opt(j, r->alert_seconds, JSON_SECONDS));
+        jadd(j, o, "failback_seconds", jsec_opt(j, g->failback_seconds, JSON_FINE));
+        jadd(j, o, "alert_seconds", jsec_opt(j, r->alert_seconds, JSON_FINE));
         jadd(j, o, "latency", json_latency(j, &g->latency));
     }
     jadd(j, o, "error_causes", json_causes(j, &f));

@@ -19,10 +19,10 @@ step "cfdr --local drill outage --duration 5   (the primary is paused: a paused 
 "$bin" --local drill outage --duration 5
 step "cfdr --local verify-failback"
 "$bin" --local verify-failback
-step "cfdr --local report"
-"$bin" --local report --format html -o report.html
-"$bin" --local report --format md -o report.md
 step "cfdr --local destroy --yes"
 "$bin" --local destroy --yes
 trap - EXIT
+step "cfdr --local report   (the whole run: create, drill, failback, destroy)"
+"$bin" --local report --format html -o report.html
+"$bin" --local report --format md -o report.md
 printf '\nmake demo: done. The report is %s/report.html (Markdown: %s/report.md).\n' "$dir" "$dir"

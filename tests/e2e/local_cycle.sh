@@ -123,6 +123,20 @@ grep -q "partial report" "$work/int.err" && ok || bad "interrupted drill mention
 [ "$(served_by)" = "us-east-1" ] && ok || bad "after Ctrl-C the primary serves again"
 ls .cfdr/reports/drill-*.json >/dev/null 2>&1 && ok || bad "reports kept"
 
+# --- report: the whole run in one document, three formats
+run 0 "$bin" --local report --format json -o run.json
+[ "$(jq_ run.json 'sum(1 for e in d["journal"] if e["event"] in ("drill","failback") and "report_document" in e)')" -ge 5 ] 2>/dev/null && ok || bad "report json: every drill and failback with its document"
+run 0 "$bin" --local report
+has "$out" "## What happened" "report md"
+has "$out" "verify-failback" "report md lists the failback"
+has "$out" "# Outage drill" "report md holds each drill"
+run 0 "$bin" --local report --format html -o run.html
+probes=$(jq_ run.json 'sum(e["report_document"]["probes"] for e in d["journal"] if "report_document" in e)')
+marks=$(grep -o 'class="probe ' run.html | wc -l)
+[ "$probes" = "$marks" ] && ok || bad "report html: $marks probe marks for $probes probes"
+grep -q "<script" run.html && bad "report html has a script" || ok
+run 2 "$bin" --local report --format pdf; has "$errout" "md, html, json" "report --format validation"
+
 # --- destroy: processes gone, idempotent, survives a killed process
 pids=$(jq_ .cfdr/state.json '" ".join(str(r["pid"]) for r in d["resources"])')
 sec=$(jq_ .cfdr/state.json '[r["pid"] for r in d["resources"] if r["id"]=="secondary"][0]')
