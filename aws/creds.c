@@ -1016,8 +1016,9 @@ static cfdr_code assume_role(struct resolve *r, struct aws_credentials *out, cfd
     memset(&role, 0, sizeof(role));
     role.role_arn = arn->value;
     role.session_name = pget(r, profile, "role_session_name");
-    role.session_name_configured = role.session_name != NULL;
-    if (!role.session_name) {
+    /* botocore generates a name for an empty one too, and leaves it out of the cache key */
+    role.session_name_configured = role.session_name && role.session_name[0];
+    if (!role.session_name_configured) {
         /* botocore's botocore-session-<time>, with cfdr's name */
         snprintf(session, sizeof(session), "cfdr-%lld", (long long)r->now);
         role.session_name = session;

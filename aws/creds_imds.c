@@ -18,7 +18,6 @@
 #define TOKEN_PATH "latest/api/token"
 
 struct imds {
-    const struct creds_options *o;
     char base[512];
     long timeout_ms;
     int attempts;
@@ -266,7 +265,6 @@ cfdr_code creds_imds_resolve(const struct creds_options *o, const struct awsconf
     *found = 0;
     memset(out, 0, sizeof(*out));
     memset(&m, 0, sizeof(m));
-    m.o = o;
     m.why = why;
     m.whysz = whysz;
     if (whysz)

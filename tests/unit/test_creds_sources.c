@@ -708,6 +708,13 @@ static void test_assume_role_chain(void **state)
     expect_ok(fx, "mid", "ASIAMID0001", "secret-ASIAMID0001", "token-ASIAMID0001", "assume-role",
               T2030);
     assert_int_equal(nrecords(fx), 2);
+    /* an empty role_session_name is a generated one (botocore), so the key is the same */
+    write_file(fx, "config",
+               "[profile blank]\nrole_arn = arn:aws:iam::123456789012:role/mid\n"
+               "source_profile = base\nrole_session_name =\n");
+    expect_ok(fx, "blank", "ASIAMID0001", "secret-ASIAMID0001", "token-ASIAMID0001", "assume-role",
+              T2030);
+    assert_int_equal(nrecords(fx), 2);
 }
 
 static void test_assume_role_credential_source(void **state)
