@@ -17,6 +17,11 @@
 
 #include "aws/awsconfig.h"
 #include "aws/buf.h"
+#include "aws/creds_cache.h"
+#include "aws/creds_container.h"
+#include "aws/creds_imds.h"
+#include "aws/creds_sso.h"
+#include "aws/creds_sts.h"
 
 extern char **environ;
 
@@ -24,12 +29,20 @@ extern char **environ;
 #define PROCESS_STDOUT_MAX BUF_MAX_SMALL
 #define PROCESS_STDERR_KEEP 2048u
 
+/* Longest chain of assume-role profiles followed (botocore has no limit but its loop check). */
+#define MAX_ROLE_CHAIN 32
+
 struct resolve {
     const struct creds_options *o;
-    const char *profile;
+    const char *profile;      /* the profile being resolved: the selected one or a source_profile */
+    const char *top_profile;  /* the selected profile (region and metadata settings come from it) */
     const char *profile_from; /* "--profile", "AWS_DEFAULT_PROFILE", "AWS_PROFILE" or NULL */
     struct awsconfig *cfg;
     time_t now;
+    int refreshing; /* the provider already holds credentials: never ask for an MFA code */
+    /* botocore's _visited_profiles: the selected profile, then each source_profile followed */
+    const char *visited[MAX_ROLE_CHAIN];
+    size_t nvisited;
     struct buf tried; /* what was looked at, for the "no credentials" message */
 };
 
@@ -130,8 +143,8 @@ static void tried(struct resolve *r, const char *fmt, ...)
     (void)rc;
 }
 
-static cfdr_code fill(struct aws_credentials *out, const char *akid, const char *secret,
-                      const char *token, time_t expiration, const char *source, cfdr_err *err)
+cfdr_code creds_fill(struct aws_credentials *out, const char *akid, const char *secret,
+                     const char *token, time_t expiration, const char *source, cfdr_err *err)
 {
     memset(out, 0, sizeof(*out));
     out->access_key_id = strdup(akid);
@@ -226,7 +239,7 @@ cfdr_code creds_parse_time(const char *s, time_t *out)
     return CFDR_OK;
 }
 
-static void fmt_time(time_t t, char out[32])
+void creds_format_time(time_t t, char out[32])
 {
     struct tm tm;
     if (gmtime_r(&t, &tm))
@@ -243,27 +256,22 @@ static cfdr_code check_expiry(const struct resolve *r, const struct aws_credenti
     char when[32];
     if (!c->expiration || c->expiration > r->now)
         return CFDR_OK;
-    fmt_time(c->expiration, when);
+    creds_format_time(c->expiration, when);
     return err_set(err, CFDR_E_CREDENTIALS, "%s gave credentials that expired at %s; renew them",
                    where, when);
 }
 
 /* ---- 1. environment ---- */
 
-static cfdr_code from_env(struct resolve *r, struct aws_credentials *out, int *found, cfdr_err *err)
+/* botocore's EnvProvider; also credential_source = Environment. */
+static cfdr_code env_creds(struct resolve *r, struct aws_credentials *out, int *found,
+                           cfdr_err *err)
 {
     const char *ak = getenv("AWS_ACCESS_KEY_ID"), *sk = getenv("AWS_SECRET_ACCESS_KEY");
     const char *tok = NULL, *exp;
     time_t expiration = 0;
     int has_ak = ak && *ak, has_sk = sk && *sk;
 
-    if (r->o && r->o->profile) {
-        /* botocore drops the environment provider when the profile is given explicitly. */
-        log_msg(logger(r->o), CFDR_LOG_DEBUG,
-                "credentials: skipping environment variables because --profile was given");
-        tried(r, "environment variables (skipped because --profile was given)");
-        return CFDR_OK;
-    }
     if (!has_ak && !has_sk) {
         tried(r, "environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (not set)");
         return CFDR_OK;
@@ -288,13 +296,25 @@ static cfdr_code from_env(struct resolve *r, struct aws_credentials *out, int *f
                        "AWS_CREDENTIAL_EXPIRATION '%s' is not an ISO-8601 time with a zone (such "
                        "as 2030-01-02T03:04:05Z); fix or unset it",
                        exp);
-    CFDR_TRY(fill(out, ak, sk, tok, expiration, "environment", err));
+    CFDR_TRY(creds_fill(out, ak, sk, tok, expiration, "environment", err));
     CFDR_TRY(check_expiry(r, out, "the environment (AWS_CREDENTIAL_EXPIRATION)", err));
     *found = 1;
     return CFDR_OK;
 }
 
-/* ---- profile keys not supported yet ---- */
+static cfdr_code from_env(struct resolve *r, struct aws_credentials *out, int *found, cfdr_err *err)
+{
+    if (r->o && r->o->profile) {
+        /* botocore drops the environment provider when the profile is given explicitly. */
+        log_msg(logger(r->o), CFDR_LOG_DEBUG,
+                "credentials: skipping environment variables because --profile was given");
+        tried(r, "environment variables (skipped because --profile was given)");
+        return CFDR_OK;
+    }
+    return env_creds(r, out, found, err);
+}
+
+/* ---- web identity (not supported yet) ---- */
 
 static const char *file_of(const struct awsconfig_file *f)
 {
@@ -305,37 +325,20 @@ static cfdr_code unsupported(struct resolve *r, const char *key, const struct aw
                              const struct awsconfig_file *from, const char *what, cfdr_err *err)
 {
     return err_set(err, CFDR_E_UNSUPPORTED,
-                   "profile '%s' uses %s (%s line %d): %s is not supported by cfdr yet; use a "
-                   "profile with static keys or credential_process, or export credentials first "
+                   "profile '%s' uses %s (%s line %d): %s is not supported by cfdr yet; use "
+                   "another kind of profile (keys, credential_process, role_arn with "
+                   "source_profile, IAM Identity Center), or export credentials first "
                    "(eval \"$(aws configure export-credentials --profile %s --format env)\")",
                    r->profile, key, file_of(from), p ? p->line : 0, what, r->profile);
 }
 
-static const struct awsconfig_prop *sso_key(const struct awsconfig_section *s)
-{
-    for (size_t i = 0; s && i < s->nprops; i++)
-        if (strncmp(s->props[i].key, "sso_", 4) == 0)
-            return &s->props[i];
-    return NULL;
-}
-
-static cfdr_code check_unsupported(struct resolve *r, cfdr_err *err)
+/* AssumeRoleWithWebIdentityProvider: the environment (unless disabled) or the profile. */
+static cfdr_code check_web_identity(struct resolve *r, int disable_env, cfdr_err *err)
 {
     const struct awsconfig_file *from = NULL;
-    const struct awsconfig_prop *p, *wit;
-    const struct awsconfig_section *s;
-    const char *env_wit;
+    const struct awsconfig_prop *p;
+    const char *env_wit = disable_env ? NULL : getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
 
-    /* AssumeRoleProvider: role_arn without web_identity_token_file. */
-    wit = awsconfig_profile_prop(r->cfg, r->profile, "web_identity_token_file", NULL);
-    p = awsconfig_profile_prop(r->cfg, r->profile, "role_arn", &from);
-    if (p && !wit)
-        return unsupported(r, "role_arn", p, from, "assuming a role", err);
-    p = awsconfig_profile_prop(r->cfg, r->profile, "credential_source", &from);
-    if (p)
-        return unsupported(r, "credential_source", p, from, "assuming a role", err);
-    /* AssumeRoleWithWebIdentityProvider: the environment (unless --profile) or the profile. */
-    env_wit = (r->o && r->o->profile) ? NULL : getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
     if (env_wit && *env_wit)
         return err_set(err, CFDR_E_UNSUPPORTED,
                        "AWS_WEB_IDENTITY_TOKEN_FILE is set: web identity federation is not "
@@ -343,13 +346,6 @@ static cfdr_code check_unsupported(struct resolve *r, cfdr_err *err)
     p = awsconfig_profile_prop(r->cfg, r->profile, "web_identity_token_file", &from);
     if (p)
         return unsupported(r, "web_identity_token_file", p, from, "web identity federation", err);
-    /* SSOProvider. */
-    s = awsconfig_credentials_profile(r->cfg->credentials, r->profile);
-    if ((p = sso_key(s)) != NULL)
-        return unsupported(r, p->key, p, r->cfg->credentials, "IAM Identity Center (SSO)", err);
-    s = awsconfig_config_profile(r->cfg->config, r->profile);
-    if ((p = sso_key(s)) != NULL)
-        return unsupported(r, p->key, p, r->cfg->config, "IAM Identity Center (SSO)", err);
     return CFDR_OK;
 }
 
@@ -391,7 +387,7 @@ static cfdr_code from_section(struct resolve *r, const struct awsconfig_file *f,
     tok = awsconfig_section_prop(s, "aws_security_token");
     if (!tok)
         tok = awsconfig_section_prop(s, "aws_session_token");
-    CFDR_TRY(fill(out, ak->value, sk->value, tok ? tok->value : NULL, 0, source, err));
+    CFDR_TRY(creds_fill(out, ak->value, sk->value, tok ? tok->value : NULL, 0, source, err));
     *found = 1;
     return CFDR_OK;
 }
@@ -644,7 +640,7 @@ static cfdr_code parse_process_output(const struct buf *outb, const char *source
                      ex);
         goto out;
     }
-    rc = fill(out, ak, sk, st, expiration, source, err);
+    rc = creds_fill(out, ak, sk, st, expiration, source, err);
 out:
     json_object_put(obj);
     json_tokener_free(tok);
@@ -729,9 +725,371 @@ out:
     return rc;
 }
 
+/* ---- IAM Identity Center, container, instance metadata ---- */
+
+static cfdr_code from_sso(struct resolve *r, struct aws_credentials *out, int *found, cfdr_err *err)
+{
+    CFDR_TRY(creds_sso_resolve(r->o, r->cfg, r->profile, r->now, out, found, err));
+    if (!*found) {
+        tried(r, "IAM Identity Center (profile '%s' has no sso_account_id/sso_role_name)",
+              r->profile);
+        return CFDR_OK;
+    }
+    return check_expiry(r, out, "IAM Identity Center", err);
+}
+
+static cfdr_code from_container(struct resolve *r, struct aws_credentials *out, int *found,
+                                cfdr_err *err)
+{
+    if (!creds_container_configured()) {
+        tried(r, "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/_FULL_URI not "
+                 "set)");
+        return CFDR_OK;
+    }
+    CFDR_TRY(creds_container_resolve(r->o, out, found, err));
+    return check_expiry(r, out, "the container credentials endpoint", err);
+}
+
+static cfdr_code from_imds(struct resolve *r, struct aws_credentials *out, int *found,
+                           cfdr_err *err)
+{
+    char why[512];
+    CFDR_TRY(creds_imds_resolve(r->o, r->cfg, r->top_profile, out, found, why, sizeof(why), err));
+    if (!*found) {
+        tried(r, "EC2 instance metadata (%s)", why);
+        return CFDR_OK;
+    }
+    return check_expiry(r, out, "the EC2 instance metadata service", err);
+}
+
+/* Sources 3-6 of the chain for r->profile (botocore's ProfileProviderBuilder.providers). */
+static cfdr_code profile_sources(struct resolve *r, int disable_env, struct aws_credentials *out,
+                                 int *found, cfdr_err *err)
+{
+    cfdr_code rc = check_web_identity(r, disable_env, err);
+    if (!rc)
+        rc = from_sso(r, out, found, err);
+    if (!rc && !*found)
+        rc = from_section(r, r->cfg->credentials,
+                          awsconfig_credentials_profile(r->cfg->credentials, r->profile),
+                          "shared credentials file", "shared-credentials-file", out, found, err);
+    if (!rc && !*found)
+        rc = from_process(r, out, found, err);
+    if (!rc && !*found)
+        rc = from_section(r, r->cfg->config, awsconfig_config_profile(r->cfg->config, r->profile),
+                          "config file", "config-file", out, found, err);
+    return rc;
+}
+
+/* ---- assume role ---- */
+
+static const char *pget(const struct resolve *r, const char *profile, const char *key)
+{
+    return awsconfig_profile_get(r->cfg, profile, key, NULL);
+}
+
+static int has_static(const struct resolve *r, const char *profile)
+{
+    return pget(r, profile, "aws_access_key_id") || pget(r, profile, "aws_secret_access_key");
+}
+
+/* botocore's _has_assume_role_config_vars */
+static int has_role(const struct resolve *r, const char *profile)
+{
+    return pget(r, profile, "role_arn") && !pget(r, profile, "web_identity_token_file");
+}
+
+/* The region STS is called in: the environment's, the selected profile's, else the one the
+ * global endpoint signs for. */
+static const char *sts_region(const struct resolve *r)
+{
+    const char *v = getenv("AWS_REGION");
+    if (v && *v)
+        return v;
+    v = getenv("AWS_DEFAULT_REGION");
+    if (v && *v)
+        return v;
+    v = pget(r, r->top_profile, "region");
+    if (v && *v)
+        return v;
+    return CREDS_STS_DEFAULT_REGION;
+}
+
+/* Python's int(): blanks around, an optional sign, digits (underscores between them). 0 when
+ * it would raise ValueError. */
+static int py_int(const char *s, long *out)
+{
+    long v = 0;
+    int sign = 1, digits = 0;
+    while (*s == ' ' || *s == '\t' || *s == '\n')
+        s++;
+    if (*s == '+' || *s == '-')
+        sign = *s++ == '-' ? -1 : 1;
+    for (; (*s >= '0' && *s <= '9') || *s == '_'; s++) {
+        if (*s == '_') {
+            if (!digits || s[1] < '0' || s[1] > '9')
+                return 0;
+            continue;
+        }
+        if (v > 100000000L)
+            return 0; /* far beyond any duration STS accepts: say it is not a number */
+        v = v * 10 + (*s - '0');
+        digits++;
+    }
+    while (*s == ' ' || *s == '\t' || *s == '\n')
+        s++;
+    if (!digits || *s)
+        return 0;
+    *out = sign * v;
+    return 1;
+}
+
+/* "a -> b -> a" for the loop message. */
+static void chain_text(const struct resolve *r, const char *next, char *out, size_t outsz)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < r->nvisited && n < outsz; i++)
+        n += (size_t)snprintf(out + n, outsz - n, "%s -> ", r->visited[i]);
+    if (n < outsz)
+        snprintf(out + n, outsz - n, "%s", next);
+}
+
+/* botocore's _validate_source_profile. */
+static cfdr_code check_source_profile(struct resolve *r, const char *parent, const char *source,
+                                      cfdr_err *err)
+{
+    char loop[512];
+    int seen = 0;
+
+    if (!awsconfig_profile_exists(r->cfg, source))
+        return err_set(err, CFDR_E_CONFIG,
+                       "the source_profile '%s' of profile '%s' does not exist in %s or %s; fix "
+                       "the name or add the profile",
+                       source, parent, file_of(r->cfg->config), file_of(r->cfg->credentials));
+    for (size_t i = 0; i < r->nvisited; i++)
+        if (strcmp(r->visited[i], source) == 0)
+            seen = 1;
+    /* a profile may be its own source only to use its own static keys */
+    if (seen && (strcmp(source, parent) != 0 || !has_static(r, source))) {
+        chain_text(r, source, loop, sizeof(loop));
+        return err_set(err, CFDR_E_CONFIG,
+                       "the source_profile settings loop: %s; make one of these profiles get "
+                       "credentials another way (keys, credential_process, IAM Identity Center)",
+                       loop);
+    }
+    if (r->nvisited >= MAX_ROLE_CHAIN) {
+        chain_text(r, source, loop, sizeof(loop));
+        return err_set(err, CFDR_E_CONFIG,
+                       "the chain of source_profile settings is longer "
+                       "than %d profiles: %s",
+                       MAX_ROLE_CHAIN, loop);
+    }
+    r->visited[r->nvisited++] = source;
+    return CFDR_OK;
+}
+
+/* credential_source = Environment | Ec2InstanceMetadata | EcsContainer. */
+static cfdr_code credential_source_creds(struct resolve *r, const char *name,
+                                         struct aws_credentials *out, cfdr_err *err)
+{
+    char why[512] = "";
+    int found = 0;
+    cfdr_code rc;
+
+    if (strcmp(name, "Environment") == 0) {
+        rc = env_creds(r, out, &found, err);
+        snprintf(why, sizeof(why), "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set");
+    } else if (strcmp(name, "EcsContainer") == 0) {
+        rc = creds_container_resolve(r->o, out, &found, err);
+        snprintf(why, sizeof(why), "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/_FULL_URI not set");
+    } else {
+        rc = creds_imds_resolve(r->o, r->cfg, r->top_profile, out, &found, why, sizeof(why), err);
+    }
+    if (rc)
+        return err_wrap(err, "credential_source %s of profile '%s'", name, r->profile);
+    if (!found)
+        return err_set(err, CFDR_E_CREDENTIALS,
+                       "no credentials found in credential_source %s referenced in profile "
+                       "'%s' (%s)",
+                       name, r->profile, why);
+    rc = check_expiry(r, out, name, err);
+    if (rc)
+        creds_free(out);
+    return rc;
+}
+
+static cfdr_code assume_role(struct resolve *r, struct aws_credentials *out, cfdr_err *err);
+
+/* botocore's _resolve_credentials_from_profile, for r->profile as a source profile. */
+static cfdr_code source_profile_creds(struct resolve *r, struct aws_credentials *out, cfdr_err *err)
+{
+    struct buf saved = r->tried;
+    int found = 0;
+    cfdr_code rc;
+
+    if (!has_static(r, r->profile) && has_role(r, r->profile))
+        return assume_role(r, out, err);
+    buf_init(&r->tried, BUF_MAX_SMALL);
+    rc = profile_sources(r, 1, out, &found, err);
+    if (!rc && !found)
+        rc = err_set(err, CFDR_E_CREDENTIALS,
+                     "the source profile '%s' has no credentials; tried: %s", r->profile,
+                     buf_str(&r->tried));
+    buf_free(&r->tried);
+    r->tried = saved;
+    return rc;
+}
+
+static cfdr_code ask_mfa(struct resolve *r, const char *serial, char *code, size_t codesz,
+                         cfdr_err *err)
+{
+    char prompt[600];
+
+    if (r->refreshing)
+        /* botocore's RefreshWithMFAUnsupportedError */
+        return err_set(err, CFDR_E_CREDENTIALS,
+                       "the role credentials of profile '%s' are running out and renewing them "
+                       "needs a new MFA code (mfa_serial %s), which cfdr asks for only when it "
+                       "starts; run it again, or give the role a longer duration_seconds",
+                       r->profile, serial);
+    snprintf(prompt, sizeof(prompt), "Enter MFA code for %s: ", serial);
+    if (r->o && r->o->mfa_prompt)
+        return r->o->mfa_prompt(r->o->mfa_prompt_ud, serial, prompt, code, codesz, err);
+    if (!isatty(STDIN_FILENO))
+        return err_set(err, CFDR_E_CREDENTIALS,
+                       "profile '%s' needs an MFA code (mfa_serial %s), and standard input is "
+                       "not a terminal to ask for it; run cfdr from a terminal, or run 'aws sts "
+                       "get-caller-identity --profile %s' in one first: cfdr reuses the role "
+                       "credentials the AWS CLI caches in ~/.aws/cli/cache",
+                       r->profile, serial, r->profile);
+    return creds_sts_prompt_terminal(STDIN_FILENO, STDERR_FILENO, prompt, code, codesz, err);
+}
+
+/* botocore's AssumeRoleProvider._load_creds_via_assume_role for r->profile. */
+static cfdr_code assume_role(struct resolve *r, struct aws_credentials *out, cfdr_err *err)
+{
+    const char *profile = r->profile;
+    const struct awsconfig_file *from = NULL;
+    const struct awsconfig_prop *arn = awsconfig_profile_prop(r->cfg, profile, "role_arn", &from);
+    const char *source = pget(r, profile, "source_profile");
+    const char *csource = pget(r, profile, "credential_source");
+    const char *dur = pget(r, profile, "duration_seconds");
+    struct creds_sts_role role;
+    struct aws_credentials src;
+    struct buf doc;
+    char key[41], session[64], code[64] = "", hint[16];
+    cfdr_err we;
+    cfdr_code rc;
+    int found = 0;
+
+    memset(out, 0, sizeof(*out));
+    memset(&src, 0, sizeof(src));
+    buf_init(&doc, BUF_MAX_SMALL);
+    if (source && csource) {
+        rc = err_set(err, CFDR_E_CONFIG,
+                     "profile '%s' has both source_profile and credential_source; keep one",
+                     profile);
+        goto out;
+    }
+    if (!source && !csource) {
+        rc = err_set(err, CFDR_E_CONFIG,
+                     "profile '%s' has role_arn (%s line %d) but neither source_profile nor "
+                     "credential_source; add one to say which credentials assume the role",
+                     profile, file_of(from), arn->line);
+        goto out;
+    }
+    if (csource && strcmp(csource, "Environment") != 0 &&
+        strcmp(csource, "Ec2InstanceMetadata") != 0 && strcmp(csource, "EcsContainer") != 0) {
+        rc = err_set(err, CFDR_E_CONFIG,
+                     "the credential_source '%.64s' of profile '%s' is not valid; use "
+                     "Environment, Ec2InstanceMetadata or EcsContainer",
+                     csource, profile);
+        goto out;
+    }
+    if (source) {
+        rc = check_source_profile(r, profile, source, err);
+        if (rc)
+            goto out;
+    }
+
+    memset(&role, 0, sizeof(role));
+    role.role_arn = arn->value;
+    role.session_name = pget(r, profile, "role_session_name");
+    /* botocore generates a name for an empty one too, and leaves it out of the cache key */
+    role.session_name_configured = role.session_name && role.session_name[0];
+    if (!role.session_name_configured) {
+        /* botocore's botocore-session-<time>, with cfdr's name */
+        snprintf(session, sizeof(session), "cfdr-%lld", (long long)r->now);
+        role.session_name = session;
+    }
+    role.external_id = pget(r, profile, "external_id");
+    role.mfa_serial = pget(r, profile, "mfa_serial");
+    if (dur && py_int(dur, &role.duration_seconds))
+        role.has_duration = 1;
+    else if (dur)
+        /* botocore drops a duration int() cannot read, silently */
+        log_msg(logger(r->o), CFDR_LOG_WARN,
+                "credentials: duration_seconds '%.40s' of profile '%s' is not a number; using "
+                "the role's default duration",
+                dur, profile);
+    role.region = sts_region(r);
+
+    rc = creds_sts_cache_key(&role, key, err);
+    if (!rc)
+        rc = creds_cache_load(key, r->now, "assume-role", logger(r->o), out, &found, err);
+    if (rc || found)
+        goto out;
+
+    /* the source credentials, only now that AssumeRole must be called */
+    if (csource) {
+        rc = credential_source_creds(r, csource, &src, err);
+    } else {
+        r->profile = source;
+        rc = source_profile_creds(r, &src, err);
+        r->profile = profile;
+    }
+    if (rc) {
+        err_wrap(err, "getting the source credentials to assume role %s for profile '%s'",
+                 role.role_arn, profile);
+        goto out;
+    }
+    if (role.mfa_serial) {
+        rc = ask_mfa(r, role.mfa_serial, code, sizeof(code), err);
+        if (rc)
+            goto out;
+        role.token_code = code;
+    }
+    key_hint(src.access_key_id, hint);
+    log_msg(logger(r->o), CFDR_LOG_DEBUG,
+            "credentials: assuming role %s for profile '%s' with %s credentials (access key id "
+            "%s) in %s",
+            role.role_arn, profile, src.source, hint, role.region);
+    rc = creds_sts_assume_role(r->o, &role, &src, out, &doc, err);
+    if (rc) {
+        err_wrap(err, "assuming role %s for profile '%s'", role.role_arn, profile);
+        goto out;
+    }
+    rc = check_expiry(r, out, "STS AssumeRole", err);
+    if (rc)
+        goto out;
+    err_clear(&we);
+    if (buf_len(&doc) && creds_cache_store(key, &doc, &we) != CFDR_OK)
+        log_msg(logger(r->o), CFDR_LOG_WARN,
+                "credentials: the role credentials are not cached for the AWS CLI: %s", we.msg);
+out:
+    if (rc)
+        creds_free(out);
+    creds_free(&src);
+    explicit_bzero(code, sizeof(code));
+    wipe_buf(&doc);
+    return rc;
+}
+
 /* ---- the chain ---- */
 
-cfdr_code creds_resolve(const struct creds_options *o, struct aws_credentials *out, cfdr_err *err)
+static cfdr_code resolve_chain(const struct creds_options *o, int refreshing,
+                               struct aws_credentials *out, cfdr_err *err)
 {
     struct resolve r;
     cfdr_code rc = CFDR_OK;
@@ -742,7 +1100,10 @@ cfdr_code creds_resolve(const struct creds_options *o, struct aws_credentials *o
     memset(&r, 0, sizeof(r));
     r.o = o;
     r.profile = pick_profile(o, &r.profile_from);
+    r.top_profile = r.profile;
+    r.visited[r.nvisited++] = r.profile;
     r.now = clock_now(o);
+    r.refreshing = refreshing;
     buf_init(&r.tried, BUF_MAX_SMALL);
 
     if (r.profile_from && !r.profile[0]) {
@@ -766,17 +1127,16 @@ cfdr_code creds_resolve(const struct creds_options *o, struct aws_credentials *o
             r.profile_from ? r.profile_from : "implicit default");
 
     rc = from_env(&r, out, &found, err);
+    if (!rc && !found && has_role(&r, r.profile)) {
+        rc = assume_role(&r, out, err);
+        found = rc == CFDR_OK;
+    }
     if (!rc && !found)
-        rc = check_unsupported(&r, err);
+        rc = profile_sources(&r, o && o->profile, out, &found, err);
     if (!rc && !found)
-        rc = from_section(&r, r.cfg->credentials,
-                          awsconfig_credentials_profile(r.cfg->credentials, r.profile),
-                          "shared credentials file", "shared-credentials-file", out, &found, err);
+        rc = from_container(&r, out, &found, err);
     if (!rc && !found)
-        rc = from_process(&r, out, &found, err);
-    if (!rc && !found)
-        rc = from_section(&r, r.cfg->config, awsconfig_config_profile(r.cfg->config, r.profile),
-                          "config file", "config-file", out, &found, err);
+        rc = from_imds(&r, out, &found, err);
     if (rc)
         goto out;
     if (!found) {
@@ -791,7 +1151,7 @@ cfdr_code creds_resolve(const struct creds_options *o, struct aws_credentials *o
     }
     key_hint(out->access_key_id, hint);
     if (out->expiration)
-        fmt_time(out->expiration, when);
+        creds_format_time(out->expiration, when);
     log_msg(logger(o), CFDR_LOG_DEBUG,
             "credentials: using %s for profile '%s' (access key id %s%s%s%s)", out->source,
             r.profile, hint, out->session_token ? ", with session token" : "",
@@ -804,6 +1164,11 @@ out:
     return rc;
 }
 
+cfdr_code creds_resolve(const struct creds_options *o, struct aws_credentials *out, cfdr_err *err)
+{
+    return resolve_chain(o, 0, out, err);
+}
+
 /* ---- the caching provider ---- */
 
 struct creds_provider {
@@ -811,6 +1176,7 @@ struct creds_provider {
     char *profile;
     struct aws_credentials cur;
     int have;
+    int fixed; /* creds_provider_new_static: cur never changes */
 };
 
 cfdr_code creds_provider_new(const struct creds_options *o, struct creds_provider **out,
@@ -834,21 +1200,47 @@ cfdr_code creds_provider_new(const struct creds_options *o, struct creds_provide
     return CFDR_OK;
 }
 
+cfdr_code creds_provider_new_static(const struct aws_credentials *c, struct creds_provider **out,
+                                    cfdr_err *err)
+{
+    struct creds_provider *p = calloc(1, sizeof(*p));
+    cfdr_code rc;
+
+    *out = NULL;
+    if (!p)
+        return nomem(err);
+    rc = creds_fill(&p->cur, c->access_key_id, c->secret_access_key, c->session_token,
+                    c->expiration, c->source, err);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    p->have = 1;
+    p->fixed = 1;
+    *out = p;
+    return CFDR_OK;
+}
+
 cfdr_code creds_provider_get(struct creds_provider *p, const struct aws_credentials **out,
                              cfdr_err *err)
 {
     struct aws_credentials fresh;
     cfdr_err e;
-    time_t now = clock_now(&p->o);
+    time_t now;
     cfdr_code rc;
 
     *out = NULL;
+    if (p->fixed) {
+        *out = &p->cur;
+        return CFDR_OK;
+    }
+    now = clock_now(&p->o);
     if (p->have && (p->cur.expiration == 0 || p->cur.expiration - now > CREDS_REFRESH_WINDOW_S)) {
         *out = &p->cur;
         return CFDR_OK;
     }
     err_clear(&e);
-    rc = creds_resolve(&p->o, &fresh, &e);
+    rc = resolve_chain(&p->o, p->have, &fresh, &e);
     if (rc == CFDR_OK) {
         if (p->have)
             log_msg(p->o.log, CFDR_LOG_DEBUG, "credentials: refreshed (from %s)", fresh.source);

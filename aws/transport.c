@@ -468,7 +468,7 @@ cfdr_code transport_new(const struct transport_options *o, struct transport **ou
     cfdr_code rc;
 
     *out = NULL;
-    if (!o->dry_run && !o->creds)
+    if (!o->dry_run && !o->unsigned_requests && !o->creds)
         return err_set(err, CFDR_E_INTERNAL, "transport_new: a creds_provider is required");
     if (o->dry_run && !o->dry_run_emit)
         return err_set(err, CFDR_E_INTERNAL, "transport_new: dry-run needs a dry_run_emit sink");
@@ -671,8 +671,12 @@ static cfdr_code call_sign(struct call *c, int attempt, struct aws_credentials *
     cfdr_code rc;
 
     err_clear(&cerr);
-    rc = t->o.creds ? creds_provider_get(t->o.creds, &cr, &cerr)
-                    : err_set(&cerr, CFDR_E_CREDENTIALS, "no credentials provider");
+    if (t->o.unsigned_requests)
+        rc = CFDR_OK; /* no credentials wanted */
+    else if (t->o.creds)
+        rc = creds_provider_get(t->o.creds, &cr, &cerr);
+    else
+        rc = err_set(&cerr, CFDR_E_CREDENTIALS, "no credentials provider");
     if (rc) {
         if (!t->o.dry_run) {
             if (err)
@@ -698,6 +702,11 @@ static cfdr_code call_sign(struct call *c, int attempt, struct aws_credentials *
     c->hdrs[n++] = (struct sigv4_header){"User-Agent", "cfdr/" CFDR_VERSION};
     c->hdrs[n++] = (struct sigv4_header){"amz-sdk-invocation-id", c->invocation_id};
     c->hdrs[n++] = (struct sigv4_header){"amz-sdk-request", c->sdk_request};
+    if (t->o.unsigned_requests) {
+        c->nhdrs = n;
+        c->secrets[0] = c->secrets[1] = c->secrets[2] = NULL;
+        return CFDR_OK;
+    }
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.region = c->ep.signing_region;

@@ -2,10 +2,11 @@
  * transport: the one request path every AWS service client uses.
  *
  * transport_call() resolves the endpoint, builds the request, signs it with sigv4 (credentials
- * from a creds_provider), sends it with libcurl, retries it in the SDKs' "standard" retry mode
- * and turns an error answer of any protocol (rest-xml, awsJson, query) into one
- * struct aws_error. With dry_run set it sends nothing: it hands the fully signed request, with
- * secrets redacted, to the dry-run sink and returns CFDR_OK with resp->dry_run = 1.
+ * from a creds_provider; a transport made with unsigned_requests signs nothing), sends it with
+ * libcurl, retries it in the SDKs' "standard" retry mode and turns an error answer of any
+ * protocol (rest-xml, awsJson, query) into one struct aws_error. With dry_run set it sends
+ * nothing: it hands the fully signed request, with secrets redacted, to the dry-run sink and
+ * returns CFDR_OK with resp->dry_run = 1.
  *
  * Standard retry mode (as botocore's retries/standard.py): at most max_attempts attempts
  * (AWS_MAX_ATTEMPTS, default 3); retry on throttling error codes, transient errors (HTTP 500,
@@ -108,13 +109,20 @@ void aws_response_free(struct aws_response *r);
 const char *aws_response_header(const struct aws_response *r, const char *name);
 
 struct transport_options {
-    struct creds_provider *creds; /* required unless dry_run, where missing creds sign with a
-                                     placeholder key and say so */
+    struct creds_provider *creds; /* required unless dry_run (where missing creds sign with a
+                                     placeholder key and say so) or unsigned_requests */
     const struct cfdr_log *log;   /* may be NULL */
     int dry_run;
     /* Dry-run sink: receives one complete, redacted request text per call. */
     void (*dry_run_emit)(void *ud, const char *text);
     void *dry_run_ud;
+    /* 1: send every request without SigV4, as a botocore client configured with
+     * signature_version=UNSIGNED: no Authorization, X-Amz-Date or X-Amz-Security-Token header,
+     * and creds is neither required nor asked. For APIs that authenticate otherwise: IAM
+     * Identity Center's GetRoleCredentials takes a bearer token in x-amz-sso_bearer_token
+     * (redacted in logs like any header whose name contains "token"). Everything else (endpoint,
+     * retries, error parsing, dry-run, redaction) is unchanged. */
+    int unsigned_requests;
     int max_attempts;        /* 0: AWS_MAX_ATTEMPTS or 3 */
     long connect_timeout_ms; /* 0: 10000 */
     long request_timeout_ms; /* 0: 60000, whole attempt */

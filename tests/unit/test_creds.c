@@ -41,6 +41,15 @@ static const char *const env_vars[] = {
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CREDENTIAL_FILE",
     "BOTO_CONFIG",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_SSO",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_MAX_ATTEMPTS",
 };
 #define NVARS (sizeof(env_vars) / sizeof(env_vars[0]))
 
@@ -76,6 +85,10 @@ static void reset_env(struct fx *fx)
     setenv("AWS_SHARED_CREDENTIALS_FILE", fx->credentials, 1);
     /* botocore must never try the instance metadata service or a boto config */
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    /* and cfdr never anything but loopback: STS and IAM Identity Center go nowhere */
+    setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9", 1);
+    setenv("AWS_ENDPOINT_URL_SSO", "http://127.0.0.1:9", 1);
+    setenv("AWS_MAX_ATTEMPTS", "1", 1);
     char boto[400];
     snprintf(boto, sizeof(boto), "%s/no-boto-config", fx->dir);
     setenv("BOTO_CONFIG", boto, 1);
@@ -524,7 +537,10 @@ static void test_no_credentials(void **state)
     assert_has(e.msg, "aws configure --profile p");
 }
 
-static void test_unsupported_profiles(void **state)
+/* The chain's order around the sources that need a server (tests/unit/test_creds_sources.c
+ * tests the sources themselves against a loopback server); here STS is 127.0.0.1:9, where
+ * nothing listens, so reaching it shows which source the chain chose. */
+static void test_role_and_web_identity_order(void **state)
 {
     struct fx *fx = *state;
     cfdr_err e;
@@ -533,28 +549,23 @@ static void test_unsupported_profiles(void **state)
                "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
                "source_profile = base\n"
                "[profile base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = s\n"
-               "[profile src]\ncredential_source = Environment\n"
-               "[profile sso]\nsso_start_url = https://x.awsapps.com/start\nsso_region = "
-               "us-east-1\nsso_account_id = 1\nsso_role_name = r\n"
-               "[profile ssosess]\nsso_session = corp\n"
-               "[profile wi]\nweb_identity_token_file = /tmp/t\nrole_arn = arn:x\n");
+               "[profile wi]\nweb_identity_token_file = /tmp/t\nrole_arn = arn:x\n"
+               "[profile ssosess]\nsso_session = corp\n");
     write_file(fx, "credentials",
                "[role]\naws_access_key_id = AKIDSTATIC\naws_secret_access_key = s\n");
 
     /* role_arn wins over static keys in the credentials file, as in botocore */
-    expect_fail(fx, "role", CFDR_E_UNSUPPORTED, &e);
-    assert_has(e.msg, "profile 'role' uses role_arn");
-    assert_has(e.msg, fx->config);
-    assert_has(e.msg, "line 2");
-    expect_fail(fx, "src", CFDR_E_UNSUPPORTED, &e);
-    assert_has(e.msg, "credential_source");
-    expect_fail(fx, "sso", CFDR_E_UNSUPPORTED, &e);
-    assert_has(e.msg, "uses sso_start_url");
-    assert_has(e.msg, "IAM Identity Center");
-    expect_fail(fx, "ssosess", CFDR_E_UNSUPPORTED, &e);
-    assert_has(e.msg, "uses sso_session");
+    expect_fail(fx, "role", CFDR_E_NET, &e);
+    assert_has(e.msg, "assuming role arn:aws:iam::123456789012:role/x for profile 'role'");
+    assert_has(e.msg, "could not reach http://127.0.0.1:9/");
+    /* web identity is still not supported */
     expect_fail(fx, "wi", CFDR_E_UNSUPPORTED, &e);
     assert_has(e.msg, "web_identity_token_file");
+    assert_has(e.msg, fx->config);
+    assert_has(e.msg, "line 8");
+    /* sso_session without an account and a role is no credential source (botocore) */
+    expect_fail(fx, "ssosess", CFDR_E_CREDENTIALS, &e);
+    assert_has(e.msg, "no AWS credentials found for profile 'ssosess'");
     expect_ok(fx, "base", "AKIDBASE", "config-file", NULL);
 
     /* the environment comes before any of them when no --profile is given */
@@ -1150,7 +1161,7 @@ int main(void)
         T(test_profile_not_found),
         T(test_credentials_vs_config),
         T(test_no_credentials),
-        T(test_unsupported_profiles),
+        T(test_role_and_web_identity_order),
         T(test_process_ok),
         T(test_process_failures),
         T(test_process_timeout),
