@@ -88,6 +88,8 @@ cfdr_code daemon_identify(pid_t pid, struct daemon_id *out, cfdr_err *err)
     return CFDR_OK;
 }
 
+/* 1: the command line is cfdr with that word; 0: it is something else; -1: it is empty, as it
+ * is for a process that is exiting (its memory is gone before it becomes a zombie). */
 static int cmdline_has(pid_t pid, const char *word)
 {
     char path[64], text[4096];
@@ -96,11 +98,11 @@ static int cmdline_has(pid_t pid, const char *word)
     snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return -1;
     n = read(fd, text, sizeof(text) - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return -1;
     text[n] = '\0';
     for (const char *a = text; a < text + n; a += strlen(a) + 1) {
         const char *base = strrchr(a, '/') ? strrchr(a, '/') + 1 : a;
@@ -115,11 +117,16 @@ static int cmdline_has(pid_t pid, const char *word)
 enum daemon_state daemon_check(const struct daemon_id *id, const char *role)
 {
     struct daemon_id now;
+    int has;
     if (id->pid <= 1 || daemon_identify(id->pid, &now, NULL) != CFDR_OK)
         return DAEMON_GONE;
-    if (now.start_time != id->start_time || !cmdline_has(id->pid, role))
+    if (now.start_time != id->start_time)
         return DAEMON_STRANGER;
-    return DAEMON_OURS;
+    /* Same PID and start time: the same process. An empty command line means it is exiting. */
+    has = cmdline_has(id->pid, role);
+    if (has < 0)
+        return DAEMON_GONE;
+    return has ? DAEMON_OURS : DAEMON_STRANGER;
 }
 
 cfdr_code daemon_stop(const struct daemon_id *id, const char *role, long grace_ms,
