@@ -2,15 +2,18 @@
 # bench/drill.sh: the drill engine's probe schedule and cost, and the whole offline cycle.
 #  1. cfdr's prober at RATE probes/s for SECONDS against the local edge (cfdr --local create):
 #     send lateness p50/p99/max and CPU per core, side by side with the paced Python client of
-#     ../shared/peers (loadclient.py, one connection per request) at the same rate and time.
+#     ../shared/peers (loadclient.py, one connection per request) at the same rate: ROUNDS
+#     alternating runs of SECONDS/ROUNDS each, so that load on the machine hits both alike;
+#     medians of the rounds.
 #  2. The make demo cycle (init, create, 5 s outage drill, verify-failback, report, destroy),
 #     timed after the build.
 # Loopback only; every process started here is stopped by PID.
 #
-#   bench/drill.sh [RATE=1000] [SECONDS=30]
+#   bench/drill.sh [RATE=1000] [SECONDS=30] [ROUNDS=3]
 set -euo pipefail
 RATE=${1:-1000}
 SECS=${2:-30}
+ROUNDS=${3:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 PEERS=${PEERS:-$ROOT/../shared/peers}
@@ -27,10 +30,12 @@ cd "$DIR"
 "$BUILD/cfdr" -q --local init
 URL=$("$BUILD/cfdr" -q --local create)
 echo "machine: $(nproc) cores, $(uname -r); target: cfdr's local edge at $URL"
-echo "== 1. probing at $RATE/s for $SECS s"
-CFDR=$("$DIR/prober_bench" "$URL" "$RATE" "$SECS")
-echo "$CFDR"
-PY=$(/usr/bin/python3 - "$PEERS/loadclient.py" "$URL" "$RATE" "$SECS" "$DIR/py.csv" <<'PY'
+echo "== 1. probing at $RATE/s for $SECS s in total, $ROUNDS alternating rounds per client ($(uptime | sed 's/.*load/load/'))"
+ROUND_S=$(( SECS / ROUNDS ))
+: >"$DIR/rounds.jsonl"
+for r in $(seq 1 "$ROUNDS"); do
+  "$DIR/prober_bench" "$URL" "$RATE" "$ROUND_S" | tee -a "$DIR/rounds.jsonl"
+  /usr/bin/python3 - "$PEERS/loadclient.py" "$URL" "$RATE" "$ROUND_S" "$DIR/py.csv" <<'PY' | tee -a "$DIR/rounds.jsonl"
 import csv, json, resource, subprocess, sys, time
 client, url, rate, secs, out = sys.argv[1:]
 t0 = time.monotonic()
@@ -49,16 +54,21 @@ print(json.dumps({"client": "peers-loadclient.py", "probes": n, "errors": errs,
                   "cpu_s": round(ru.ru_utime + ru.ru_stime, 3), "wall_s": round(wall, 3),
                   "cpu_pct_of_core": round(100 * (ru.ru_utime + ru.ru_stime) / wall, 1)}))
 PY
-)
-echo "$PY"
-/usr/bin/python3 - "$CFDR" "$PY" <<'PY'
-import json, sys
-c, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(f"ratio (python / cfdr): lateness p99 {p['lateness_p99_ms'] / max(c['lateness_p99_ms'], 1e-3):.1f}x, "
-      f"CPU {p['cpu_s'] / max(c['cpu_s'], 1e-3):.1f}x")
-print(f"goal: cfdr p99 lateness < 1 ms: {'yes' if c['lateness_p99_ms'] < 1 else 'NO'} "
-      f"({c['lateness_p99_ms']:.3f} ms); CPU < 25% of a core: "
-      f"{'yes' if c['cpu_pct_of_core'] < 25 else 'NO'} ({c['cpu_pct_of_core']:.1f}%)")
+done
+/usr/bin/python3 - "$DIR/rounds.jsonl" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def med(client, key):
+    return statistics.median(r[key] for r in rows if r["client"] == client)
+c, p = "cfdr-prober", "peers-loadclient.py"
+for name in (c, p):
+    print(f"median {name:20s} lateness p50 {med(name, 'lateness_p50_ms'):.3f} ms, "
+          f"p99 {med(name, 'lateness_p99_ms'):.3f} ms, CPU {med(name, 'cpu_pct_of_core'):.1f}% "
+          f"of a core, errors {sum(r['errors'] for r in rows if r['client'] == name)}")
+print(f"ratio (python / cfdr): lateness p99 {med(p, 'lateness_p99_ms') / max(med(c, 'lateness_p99_ms'), 1e-3):.1f}x, "
+      f"CPU {med(p, 'cpu_s') / max(med(c, 'cpu_s'), 1e-3):.1f}x")
+print(f"goal: cfdr p99 lateness < 1 ms: {'yes' if med(c, 'lateness_p99_ms') < 1 else 'NO'}; "
+      f"CPU < 25% of a core: {'yes' if med(c, 'cpu_pct_of_core') < 25 else 'NO'}")
 PY
 "$BUILD/cfdr" -q --local destroy --yes >/dev/null
 
