@@ -65,6 +65,7 @@
 #define WAIT_JITTER 0.10
 /* Bounded retries around ETag races and services busy with another operation. */
 #define DESTROY_ROUNDS 8
+#define CF_COMMENT_MAX 128 /* characters in a distribution's Comment */
 
 /*
  * Drill cost estimate. Prices: Amazon CloudFront on-demand pricing, the United States/Europe
@@ -540,9 +541,12 @@ static cfdr_code ensure_service(struct provider *p, const char *which, int with_
     }
     rc = apprunner_find_service(impl(p)->t, o->region, o->service, &s, NULL, err);
     if (rc == CFDR_E_NOTFOUND && impl(p)->dry_run) {
-        app_say(p->app, "  dry run: the service URLs come from the ListServices answers%s",
-                with_services ? "; CreateService is shown as it would be sent if the service "
-                                "does not exist"
+        app_say(p->app,
+                "  dry run: the URL of %s comes from the ListServices answer; a placeholder "
+                "stands in for it below%s",
+                o->service,
+                with_services ? " (and CreateService is shown as it would be sent if the "
+                                "service does not exist)"
                               : "");
         return with_services ? create_service(p, which, err) : CFDR_OK;
     }
@@ -628,6 +632,8 @@ static void fill_spec(struct provider *p, struct cf_dist_spec *s, const char *re
     s->caller_reference = ref;
     snprintf(comment, commentsz, "cfdr %s: %s (%s) fails over to %s (%s)", c->project,
              c->primary.service, c->primary.region, c->secondary.service, c->secondary.region);
+    if (commentsz > CF_COMMENT_MAX)
+        comment[CF_COMMENT_MAX] = '\0'; /* CloudFront's limit */
     s->comment = comment;
     for (int i = 0; i < 2; i++) {
         origin_host(p, i == 0 ? "primary" : "secondary", hosts[i], CF_NAME_SIZE);
@@ -742,6 +748,12 @@ static cfdr_code ensure_distribution(struct provider *p, struct cf_distribution 
         rc = cf_get_distribution(impl(p)->t, id, d, &ae, err);
         if (!rc && impl(p)->dry_run)
             return CFDR_OK;
+        if (!rc && !impl(p)->dry_run && !d->config.enabled)
+            return err_set(err, CFDR_E_CONFIG,
+                           "distribution %s recorded in %s is disabled (was a destroy "
+                           "interrupted?); run cfdr destroy to finish removing it, then cfdr "
+                           "create",
+                           id, p->st->path);
         if (!rc) {
             app_say(p->app, "  distribution %s recorded in state: %s, reused (https://%s/)", id,
                     d->status, d->domain_name);
@@ -870,7 +882,7 @@ static cfdr_code aws_create(struct provider *p, int wait, int with_services, cfd
         snprintf(id, sizeof(id), "%s", d.id);
         app_say(p->app,
                 "  waiting until distribution %s is Deployed (CloudFront takes minutes; "
-                "checking every %.0f s)",
+                "checking every %.3g s)",
                 id, CF_WAIT_DELAY_S * impl(p)->scale);
         rc = wait_deployed(p, id, 1,
                            "run cfdr create again to keep waiting, or cfdr destroy to remove it",
@@ -898,6 +910,12 @@ static cfdr_code aws_edge(struct provider *p, struct provider_edge *out, cfdr_er
         return err_set(err, CFDR_E_NOTFOUND,
                        "no CloudFront distribution is recorded in %s; run cfdr create first",
                        p->st->dir);
+    if (!(override && *override))
+        app_say(p->app,
+                "  which origin served each probe comes from the %s response header "
+                "(drill.served_by_header), which the services must send (App Runner's sample "
+                "image does not; then the drill cannot tell the origins apart)",
+                p->cfg->drill.served_by_header);
     if (override && *override) {
         if (strncmp(override, "http://", 7) != 0 && strncmp(override, "https://", 8) != 0)
             return err_set(err, CFDR_E_USAGE,
@@ -1131,7 +1149,7 @@ static cfdr_code destroy_distribution(struct provider *p, size_t *removed, size_
         if (strcmp(d.status, "Deployed") != 0) {
             app_say(p->app,
                     "  waiting until the disabled distribution %s is Deployed (checking "
-                    "every %.0f s)",
+                    "every %.3g s)",
                     id, CF_WAIT_DELAY_S * impl(p)->scale);
             if ((rc = wait_deployed(p, id, 1, hint, &d, err)))
                 break;
