@@ -408,11 +408,18 @@ static cfdr_code describe(struct provider *p, const char *which, struct apprunne
     return rc;
 }
 
+/* What to tell the user when a wait is interrupted, per command. */
+#define HINT_CREATE "run cfdr create again to resume, or cfdr destroy to remove what cfdr created"
+#define HINT_INJECT "the drill brings the primary back"
+#define HINT_RECOVER "run cfdr verify-failback again to bring the primary back"
+#define HINT_DESTROY "run cfdr destroy again to finish"
+
 /* Polls DescribeService until the status is `want` ("RUNNING", "PAUSED"), or with want NULL
- * until no operation is in progress, or with want "DELETED" until the service is gone. */
+ * until no operation is in progress, or with want "DELETED" until the service is gone. hint
+ * says what to do after an interruption. */
 static cfdr_code wait_service(struct provider *p, const char *which, const char *want,
-                              double limit_s, int interruptible, struct apprunner_service *last,
-                              cfdr_err *err)
+                              double limit_s, int interruptible, const char *hint,
+                              struct apprunner_service *last, cfdr_err *err)
 {
     const struct config_origin *o = origin_of(p, which);
     double t0 = clock_mono_s(), limit = limit_s * impl(p)->scale;
@@ -459,9 +466,8 @@ static cfdr_code wait_service(struct provider *p, const char *which, const char 
             wait_done(p);
             return err_set(err, CFDR_E_INTERRUPTED,
                            "interrupted while waiting for the %s service %s (%s), which was %s; "
-                           "what exists is recorded in %s: run the command again to resume, or "
-                           "cfdr destroy to remove what cfdr created",
-                           which, o->service, o->region, last->status, p->st->dir);
+                           "the state in %s keeps what exists: %s",
+                           which, o->service, o->region, last->status, p->st->dir, hint);
         }
     }
     wait_done(p);
@@ -861,7 +867,7 @@ static cfdr_code aws_create(struct provider *p, int wait, int with_services, cfd
                 AR_WAIT_DELAY_S);
     for (int i = 0; i < 2 && !rc && !impl(p)->dry_run; i++)
         if (wait_for[i])
-            rc = wait_service(p, which[i], "RUNNING", AR_WAIT_CREATE_S, 1,
+            rc = wait_service(p, which[i], "RUNNING", AR_WAIT_CREATE_S, 1, HINT_CREATE,
                               &(struct apprunner_service){0}, err);
     if (rc)
         return rc;
@@ -956,7 +962,7 @@ static cfdr_code aws_inject(struct provider *p, const char *fault, cfdr_err *err
         return CFDR_OK;
     }
     if (strcmp(s.status, "OPERATION_IN_PROGRESS") == 0 &&
-        (rc = wait_service(p, "primary", NULL, AR_WAIT_OTHER_S, 1, &s, err)))
+        (rc = wait_service(p, "primary", NULL, AR_WAIT_OTHER_S, 1, HINT_INJECT, &s, err)))
         return rc;
     rc = apprunner_pause_service(impl(p)->t, o->region,
                                  jstr(state_resource(p->st, "service", "primary"), "arn"), &s, &ae,
@@ -967,7 +973,7 @@ static cfdr_code aws_inject(struct provider *p, const char *fault, cfdr_err *err
         return rc;
     app_say(p->app, "  PauseService sent for %s (%s): waiting for PAUSED while the probes go on",
             o->service, o->region);
-    return wait_service(p, "primary", "PAUSED", AR_WAIT_OTHER_S, 1, &s, err);
+    return wait_service(p, "primary", "PAUSED", AR_WAIT_OTHER_S, 1, HINT_INJECT, &s, err);
 }
 
 static cfdr_code aws_recover(struct provider *p, cfdr_err *err)
@@ -988,7 +994,8 @@ static cfdr_code aws_recover(struct provider *p, cfdr_err *err)
                        "the primary service %s (%s) no longer exists; run cfdr create", o->service,
                        o->region);
     if (strcmp(s.status, "OPERATION_IN_PROGRESS") == 0 &&
-        (rc = wait_service(p, "primary", NULL, AR_WAIT_OTHER_S, interruptible, &s, err)))
+        (rc = wait_service(p, "primary", NULL, AR_WAIT_OTHER_S, interruptible, HINT_RECOVER, &s,
+                           err)))
         return rc;
     if (strcmp(s.status, "RUNNING") == 0) {
         app_say(p->app, "  the primary service %s is RUNNING", o->service);
@@ -1000,7 +1007,8 @@ static cfdr_code aws_recover(struct provider *p, cfdr_err *err)
     if (rc)
         return err_wrap(err, "resuming the primary service %s", o->service);
     app_say(p->app, "  ResumeService sent for %s (%s): waiting for RUNNING", o->service, o->region);
-    rc = wait_service(p, "primary", "RUNNING", AR_WAIT_OTHER_S, interruptible, &s, err);
+    rc = wait_service(p, "primary", "RUNNING", AR_WAIT_OTHER_S, interruptible, HINT_RECOVER, &s,
+                      err);
     if (!rc)
         rc = set_flag(p, "service", "primary", "paused_by_cfdr", 0, err);
     return rc;
@@ -1077,7 +1085,7 @@ static cfdr_code destroy_distribution(struct provider *p, size_t *removed, size_
                                       cfdr_err *err)
 {
     json_object *r = state_resource(p->st, "distribution", "distribution");
-    const char *hint = "run cfdr destroy again to finish";
+    const char *hint = HINT_DESTROY;
     char id[CF_ID_SIZE];
     struct cf_distribution d = {0};
     struct aws_error ae;
@@ -1227,7 +1235,7 @@ static cfdr_code destroy_service(struct provider *p, const char *which, int dele
                            name, region, s.status);
         if (strcmp(s.status, "OPERATION_IN_PROGRESS") == 0 &&
             !jbool(state_resource(p->st, "service", which), "deleting")) {
-            if ((rc = wait_service(p, which, NULL, AR_WAIT_OTHER_S, 1, &s, err)))
+            if ((rc = wait_service(p, which, NULL, AR_WAIT_OTHER_S, 1, HINT_DESTROY, &s, err)))
                 return rc;
             continue;
         }
@@ -1243,7 +1251,7 @@ static cfdr_code destroy_service(struct provider *p, const char *which, int dele
             if ((rc = set_flag(p, "service", which, "deleting", 1, err)))
                 return rc;
         }
-        if ((rc = wait_service(p, which, "DELETED", AR_WAIT_OTHER_S, 1, &s, err)))
+        if ((rc = wait_service(p, which, "DELETED", AR_WAIT_OTHER_S, 1, HINT_DESTROY, &s, err)))
             return rc;
         app_say(p->app, "  deleted the %s service %s (%s)", which, name, region);
         (*removed)++;

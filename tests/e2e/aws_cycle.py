@@ -105,9 +105,11 @@ class Cfdr:
         sanitizer_clean(err, "cfdr " + " ".join(args))
         return p.returncode, out, err
 
-    def popen(self, args, out_path, err_path):
+    def popen(self, args, out_path, err_path, extra_env=None):
+        env = dict(self.env)
+        env.update(extra_env or {})
         with open(out_path, "wb") as o, open(err_path, "wb") as e:
-            proc = subprocess.Popen([BIN] + args, cwd=self.work, env=self.env, stdin=subprocess.DEVNULL, stdout=o, stderr=e)
+            proc = subprocess.Popen([BIN] + args, cwd=self.work, env=env, stdin=subprocess.DEVNULL, stdout=o, stderr=e)
         CHILDREN.append(proc)
         return proc
 
@@ -332,6 +334,34 @@ def lane_main(ep, cf, work, standins):
         check(r["result"] == "pass" and r["client_errors"] == 0 and r["failback_seconds"] is not None, "failback report: pass")
     check(standin_mode(a_ctl) == "running", "the RUNNING hook brought the primary stand-in back")
     check(apprunner_services(ep).get(("us-east-1", "dr-demo-east")) == "RUNNING", "App Runner says the primary is RUNNING")
+
+    # --- Ctrl-C while the drill waits for PAUSED: exit 130, and the primary is brought back
+    ep.control("PUT", "/settings", {"service_polls": 100000})
+    proc = cf.popen(["--state-dir", "st", "drill", "outage", "--duration", "30"], os.path.join(work, "dint.out"),
+                    os.path.join(work, "dint.err"), extra_env=hook)
+    deadline = time.monotonic() + 20
+    paused = False
+    while time.monotonic() < deadline and proc.poll() is None and not paused:
+        paused = (resource(load_state(work, "st"), "service", "primary") or {}).get("paused_by_cfdr") is True
+        time.sleep(0.05)
+    check(paused, "the drill sent PauseService and waits for PAUSED")
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    ep.control("PUT", "/settings", {"service_polls": 2})
+    try:
+        rc = proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = proc.wait(5)
+    err = open(os.path.join(work, "dint.err")).read()
+    sanitizer_clean(err, "interrupted drill")
+    check(rc == 130, "Ctrl-C in the drill exits 130 (got %s): %s" % (rc, err[-1500:]))
+    check("ResumeService sent" in err, "the interrupted drill resumes the primary")
+    check(apprunner_services(ep).get(("us-east-1", "dr-demo-east")) == "RUNNING", "the primary is RUNNING after Ctrl-C")
+    check(standin_mode(a_ctl) == "running", "the primary stand-in serves again after Ctrl-C")
+    check((resource(load_state(work, "st"), "service", "primary") or {}).get("paused_by_cfdr") is False,
+          "the state knows the primary was resumed")
 
     # --- dry-run destroy: prints, sends nothing, changes nothing
     before = open(os.path.join(work, "st", "state.json"), "rb").read()
