@@ -16,8 +16,8 @@
  *
  * Waits poll at the interval of the official waiters: CloudFront's DistributionDeployed waiter
  * (botocore's cloudfront/2020-05-31/waiters-2.json: GetDistribution every 60 s, at most 35
- * times); App Runner has no official waiter, so DescribeService every 5 s (the interval App
- * Runner's console polls at), at most 30 minutes for a create and 15 for anything else. Every
+ * times); App Runner has no official waiter (botocore ships no waiters file for it), so
+ * DescribeService every 5 s, at most 30 minutes for a create and 15 for anything else. Every
  * delay is jittered by +-10 %. Ctrl-C stops a wait; the state keeps what exists.
  *
  * Environment knobs, for tests only (each one is announced with a warning when set):
@@ -69,13 +69,12 @@
 
 /*
  * Drill cost estimate. Prices: Amazon CloudFront on-demand pricing, the United States/Europe
- * column (PriceClass_100, which cfdr creates): data transfer out to the internet $0.085 per GB
- * for the first 10 TB a month (checked against aws.amazon.com/cloudfront/pricing on
- * 2026-11-25, which also lists an always-free tier of 10,000,000 requests and 1 TB a month),
- * and $0.0100 per 10,000 HTTPS requests (the United States rate; the stored copy of the pricing
- * page consulted on 2026-11-25 cut off before the request table, so this figure is the
- * long-published US rate, not re-checked that day). A probe's answer from the sample image is
- * taken as about 4 KB with headers.
+ * column (PriceClass_100, which cfdr creates). Data transfer out to the internet: $0.085 per GB
+ * for the first 10 TB a month, as a stored copy of aws.amazon.com/cloudfront/pricing consulted
+ * on 2026-11-25 lists it (the same page lists an always-free tier of 10,000,000 requests and
+ * 1 TB a month). HTTPS requests: $0.0100 per 10,000, the long-published United States rate;
+ * that stored copy was cut off before the request table, so this figure was not re-checked on
+ * that date. A probe's answer from the sample image is taken as about 4 KB with headers.
  */
 #define PRICE_PER_10K_HTTPS 0.0100
 #define PRICE_PER_GB 0.085

@@ -480,7 +480,20 @@ def lane_dry_run(ep, cf, work):
     # without credentials it signs with a placeholder and says so
     rc, out, err = cf.run(["--state-dir", "dry", "--dry-run", "create"], drop_env=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
     check(rc == 0 and "placeholder" in out and "placeholder" in err, "dry run without credentials: placeholder key")
-    check(requests_log(ep) == [], "still no request")
+    # a profile's static keys are used; an assume-role profile is not resolved (no STS call)
+    creds_file, config_file = os.path.join(work, "dry-credentials"), os.path.join(work, "dry-config")
+    with open(creds_file, "w") as f:
+        f.write("[keys]\naws_access_key_id = AKIDDRYRUNPROFILE001\naws_secret_access_key = %s\n" % SECRET)
+    with open(config_file, "w") as f:
+        f.write("[profile roley]\nrole_arn = arn:aws:iam::123456789012:role/cfdr\nsource_profile = keys\n")
+    files = {"AWS_SHARED_CREDENTIALS_FILE": creds_file, "AWS_CONFIG_FILE": config_file}
+    rc, out, err = cf.run(["--state-dir", "dry", "--profile", "keys", "--dry-run", "create"], extra_env=files)
+    check(rc == 0 and "Credential=AKIDDRYRUNPROFILE001/" in out and "placeholder" not in out,
+          "dry run signs with the profile's static keys: %s" % err[-400:])
+    rc, out, err = cf.run(["--state-dir", "dry", "--profile", "roley", "--dry-run", "create"], extra_env=files)
+    check(rc == 0 and "role_arn" in err and "placeholder" in out, "dry run does not assume a role: %s" % err[-400:])
+    check(SECRET not in out + err, "no secret in the profile dry runs")
+    check(requests_log(ep) == [], "still no request (no STS call either)")
 
 
 def check_request_log(ep, cf):
