@@ -63,7 +63,13 @@ cfdr_code cmd_create(struct cfdr_app *app, const struct cli_invocation *inv, cfd
     app_say(app, "creating %s failover for %s: primary %s (%s), secondary %s (%s)",
             app->g.local ? "offline" : "AWS", cfg.project, cfg.primary.region, cfg.primary.service,
             cfg.secondary.region, cfg.secondary.service);
-    rc = p.ops->create(&p, !cli_has(inv, "no-wait"), err);
+    rc = p.ops->create(&p, !cli_has(inv, "no-wait"), cli_has(inv, "with-services"), err);
+    if (!rc && app->g.dry_run) {
+        /* Nothing exists, so there is no edge and nothing to journal. */
+        app_say(app, "dry run: every request above was printed and none was sent; nothing was "
+                     "created or recorded");
+        goto out_provider;
+    }
     if (!rc)
         rc = p.ops->edge(&p, &edge, err);
     if (!rc) {
@@ -203,12 +209,17 @@ cfdr_code cmd_destroy(struct cfdr_app *app, const struct cli_invocation *inv, cf
         goto out_cfg;
     if ((rc = state_lock(&st, "destroy", err)) || (rc = provider_open(app, &cfg, &st, &p, err)))
         goto out_state;
-    if (!cli_has(inv, "yes") && !confirm(app, &st)) {
+    if (!app->g.dry_run && !cli_has(inv, "yes") && !confirm(app, &st)) {
         rc = err_set(err, CFDR_E_USAGE, "not confirmed; nothing was destroyed (use --yes)");
         goto out_provider;
     }
     app_say(app, "destroying what cfdr recorded in %s", st.dir);
-    rc = p.ops->destroy(&p, &removed, &gone, err);
+    rc = p.ops->destroy(&p, cli_has(inv, "delete-services"), &removed, &gone, err);
+    if (!rc && app->g.dry_run) {
+        app_say(app, "dry run: every request above was printed and none was sent; nothing was "
+                     "deleted and the state is unchanged");
+        goto out_provider;
+    }
     j = json_object_new_object();
     json_object_object_add(j, "removed", json_object_new_int((int)removed));
     json_object_object_add(j, "already_gone", json_object_new_int((int)gone));

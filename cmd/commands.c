@@ -122,8 +122,11 @@ const struct cli_command cli_commands[] = {
      "credentials of the normal chain and prints each stage. The session token, when there is\n"
      "one, is shown redacted.",
      sign_opts, cmd_sign},
-    {"iam-policy", NULL, NULL, 0, 0, "print the least-privilege IAM policy cfdr needs", NULL, NULL,
-     cmd_not_built},
+    {"iam-policy", NULL, NULL, 0, 0, "print the least-privilege IAM policy cfdr needs",
+     "Prints the IAM policy (JSON) that allows exactly the CloudFront and App Runner calls cfdr\n"
+     "makes, and nothing else. With a cfdr.json (-c) the App Runner actions name its two\n"
+     "services; without one they apply to any service.",
+     NULL, cmd_iam_policy},
     {"_standin", NULL, NULL, 0, 0, "internal: one local App Runner stand-in in the foreground",
      NULL, standin_opts, cmd_standin},
     {0},

@@ -6,15 +6,17 @@
 cfdr_code provider_open(struct cfdr_app *app, const struct cfdr_config *cfg, struct cfdr_state *st,
                         struct provider *out, cfdr_err *err)
 {
+    cfdr_code rc;
     memset(out, 0, sizeof(*out));
-    if (!app->g.local)
-        return err_set(err, CFDR_E_UNSUPPORTED,
-                       "AWS mode is not built yet in this version of cfdr; rehearse offline "
-                       "with --local (nothing was done)");
-    out->ops = &provider_local_ops;
+    out->ops = app->g.local ? &provider_local_ops : &provider_aws_ops;
     out->app = app;
     out->cfg = cfg;
     out->st = st;
+    if (out->ops->open && (rc = out->ops->open(out, err))) {
+        /* Nothing is held: provider_close on it is a no-op. */
+        out->ops = NULL;
+        return rc;
+    }
     return CFDR_OK;
 }
 

@@ -7,6 +7,10 @@
  * destroy removes what cfdr created, and nothing else. Providers print nothing themselves:
  * progress goes through app_say (stderr), so the commands stay in charge of stdout.
  *
+ * Implementations: provider_local.c (offline: background stand-ins and the local edge) and
+ * provider_aws.c (App Runner services and a CloudFront distribution; its environment knobs for
+ * tests, CFDR_WAIT_SCALE and CFDR_EDGE_URL_OVERRIDE, are described there).
+ *
  * Ownership: struct provider borrows the app, the configuration and the open state; provider_
  * close releases what the implementation holds (NULL accepted).
  */
@@ -34,15 +38,22 @@ struct provider;
 struct provider_ops {
     const char *mode;          /* "local" or "aws" (the state file's mode) */
     const char *const *faults; /* fault kinds this mode can inject, NULL-terminated */
-    cfdr_code (*create)(struct provider *p, int wait, cfdr_err *err);
+    /* Sets up what the implementation holds (p->impl); NULL when there is nothing to set up.
+     * provider_open calls it; on failure nothing is held. */
+    cfdr_code (*open)(struct provider *p, cfdr_err *err);
+    /* wait: wait until what was created serves (AWS: Deployed); with_services: create missing
+     * services too (AWS; local mode always starts its stand-ins). */
+    cfdr_code (*create)(struct provider *p, int wait, int with_services, cfdr_err *err);
     /* Adds "resources": [...] with each resource's live health to out. */
     cfdr_code (*status)(struct provider *p, json_object *out, cfdr_err *err);
     cfdr_code (*edge)(struct provider *p, struct provider_edge *out, cfdr_err *err);
     cfdr_code (*inject)(struct provider *p, const char *fault, cfdr_err *err);
     cfdr_code (*recover)(struct provider *p, cfdr_err *err);
     /* Removes everything recorded; *removed counts what it stopped or deleted, *gone what was
-     * recorded but already gone. Idempotent. */
-    cfdr_code (*destroy)(struct provider *p, size_t *removed, size_t *gone, cfdr_err *err);
+     * recorded but already gone. Idempotent. delete_services: also delete services cfdr did
+     * not create (AWS; local mode starts every process itself). */
+    cfdr_code (*destroy)(struct provider *p, int delete_services, size_t *removed, size_t *gone,
+                         cfdr_err *err);
     void (*close)(struct provider *p);
 };
 
@@ -54,7 +65,7 @@ struct provider {
     void *impl;
 };
 
-/* Chooses the implementation for app->g.local. */
+/* Chooses the implementation for app->g.local (AWS mode without it) and opens it. */
 cfdr_code provider_open(struct cfdr_app *app, const struct cfdr_config *cfg, struct cfdr_state *st,
                         struct provider *out, cfdr_err *err);
 void provider_close(struct provider *p);
@@ -62,5 +73,6 @@ void provider_close(struct provider *p);
 int provider_supports_fault(const struct provider *p, const char *fault);
 
 extern const struct provider_ops provider_local_ops;
+extern const struct provider_ops provider_aws_ops;
 
 #endif

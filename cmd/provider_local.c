@@ -264,10 +264,11 @@ static cfdr_code ensure_edge(struct provider *p, int restart, cfdr_err *err)
     return rc;
 }
 
-static cfdr_code local_create(struct provider *p, int wait, cfdr_err *err)
+static cfdr_code local_create(struct provider *p, int wait, int with_services, cfdr_err *err)
 {
     int respawned = 0;
     (void)wait;
+    (void)with_services; /* the stand-ins are always started */
     CFDR_TRY(ensure_standin(p, "primary", &p->cfg->primary, &respawned, err));
     CFDR_TRY(ensure_standin(p, "secondary", &p->cfg->secondary, &respawned, err));
     /* The edge knows the stand-ins' ports: a new stand-in means a new edge. */
@@ -359,8 +360,10 @@ static cfdr_code local_status(struct provider *p, json_object *out, cfdr_err *er
     return CFDR_OK;
 }
 
-static cfdr_code local_destroy(struct provider *p, size_t *removed, size_t *gone, cfdr_err *err)
+static cfdr_code local_destroy(struct provider *p, int delete_services, size_t *removed,
+                               size_t *gone, cfdr_err *err)
 {
+    (void)delete_services; /* every stand-in was started by cfdr */
     *removed = *gone = 0;
     /* Reverse order of creation: the edge first, then the stand-ins. */
     while (state_resource_count(p->st) > 0) {
@@ -395,6 +398,14 @@ static void local_close(struct provider *p)
 }
 
 const struct provider_ops provider_local_ops = {
-    "local",      local_faults,  local_create,  local_status, local_edge,
-    local_inject, local_recover, local_destroy, local_close,
+    .mode = "local",
+    .faults = local_faults,
+    .open = NULL,
+    .create = local_create,
+    .status = local_status,
+    .edge = local_edge,
+    .inject = local_inject,
+    .recover = local_recover,
+    .destroy = local_destroy,
+    .close = local_close,
 };

@@ -60,7 +60,7 @@ run 2 "$bin" init --no-color --config; has "$errout" "needs a value FILE" "missi
 run 2 "$bin" -q -v status; has "$errout" "contradict" "-q with -v"
 
 # --- commands that are not built yet say so, touch nothing, exit 2
-for c in "alarms setup" "alarms status" "alarms test" "iam-policy"; do
+for c in "alarms setup" "alarms status" "alarms test"; do
   # shellcheck disable=SC2086
   run 2 "$bin" $c; has "$errout" "not built yet" "$c not built"
 done
@@ -70,10 +70,30 @@ has "$out" '"code":"unsupported"' "--json error code"
 /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["error"]["exit_status"]==2' \
   <"$work/stdout" && ok || bad "--json error is not one valid JSON document"
 
-# --- AWS mode is not built yet: it says so and touches nothing
+# --- iam-policy: one JSON policy, narrowed to the configured services when there is a cfdr.json
+run 0 "$bin" iam-policy
+has "$errout" "any service" "iam-policy without cfdr.json says what it grants"
+/usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["Version"] == "2012-10-17", d
+acts = [a for s in d["Statement"] for a in s["Action"]]
+assert "cloudfront:CreateDistribution" in acts and "apprunner:PauseService" in acts, acts
+assert not any("*" in a for a in acts), acts
+' <"$work/stdout" && ok || bad "iam-policy prints a policy document"
+
+# --- AWS mode without credentials: refused before any request (the endpoint is a closed
+# loopback port all the same); --dry-run signs with a placeholder and sends nothing
 run 0 "$bin" init --force
-run 2 "$bin" create; has "$errout" "AWS mode is not built yet" "AWS create says so"
-[ ! -e .cfdr/state.json ] && ok || bad "an unbuilt AWS create left a state file"
+run 0 "$bin" iam-policy
+has "$out" "service/dr-demo-east/*" "iam-policy names the configured services"
+AWS_ENDPOINT_URL=http://127.0.0.1:9 run 2 "$bin" create
+has "$errout" "credentials" "AWS create without credentials says so"
+[ ! -e .cfdr/state.json ] && ok || bad "a create without credentials left a state file"
+AWS_ENDPOINT_URL=http://127.0.0.1:9 run 0 "$bin" --dry-run create
+has "$out" "CreateDistributionWithTags" "dry-run create prints the create request"
+has "$out" "placeholder" "dry-run without credentials says it signs with a placeholder"
+[ ! -e .cfdr/state.json ] && ok || bad "a dry-run create left a state file"
 rm -f cfdr.json
 
 # --- commands that need a configuration say how to get one

@@ -1,0 +1,561 @@
+#!/usr/bin/python3
+"""cfdr's AWS mode end to end, offline.
+
+The strict local AWS endpoint (tests/servers/aws_endpoint.py) plays CloudFront and App Runner,
+seeded with the two services of cfdr.json whose URLs are the hosts of two local App Runner
+stand-ins (`cfdr _standin`, us-east-1 and us-west-2). A local `cfdr edge` is configured from the
+DistributionConfig cfdr created (read back with GetDistributionConfig, as the AWS CLI prints
+it), and endpoint hooks take the primary stand-in down when PauseService makes it PAUSED and
+bring it back when ResumeService makes it RUNNING. The drills reach that edge through
+CFDR_EDGE_URL_OVERRIDE (the AWS provider's test hook) instead of https://<distribution domain>/.
+
+Lanes, in order, each with its own --state-dir:
+  main       create (waits Deployed), a re-run, a create whose answer was lost (same caller
+             reference: no second distribution), status, drill outage, verify-failback, dry-run
+             destroy (nothing sent), destroy (zero distributions left), destroy again
+  storm      every second request throttled during create and destroy: both complete
+  ctrl-c     SIGINT while create waits for Deployed: exit 130, then destroy leaves nothing
+  lost       the state has a caller reference but no id: destroy finds and deletes it
+  services   create --with-services creates both services, destroy deletes all three
+  dry-run    --dry-run create sends nothing, prints the CreateDistributionWithTags body, no secret
+Finally: every request cfdr sent passed the endpoint's signature and model validation, and each
+operation seen maps to an action of `cfdr iam-policy`.
+
+Every process started here is stopped by its PID, also on failure; every wait is bounded.
+Prints "N passed, N failed" last; exits 1 on any failure.
+"""
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.environ.get("CFDR_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SOURCE, "tests", "servers"))
+
+from aws_endpoint.client import EndpointProcess, RawClient  # noqa: E402
+
+BIN = os.environ.get("CFDR_BIN")
+AKID, SECRET = "AKIDCFDRCYCLE0000001", "cycle-secret/Key+0123456789abcdefghijKL"
+STORM_AKID = "AKIDCFDRCYCLE0000002"
+HOST_A = "abcdefghij.us-east-1.awsapprunner.com"
+HOST_B = "klmnopqrst.us-west-2.awsapprunner.com"
+WAIT_SCALE = "0.01"
+CMD_TIMEOUT = 60
+
+RESULTS = {"passed": 0, "failed": 0}
+CHILDREN = []
+
+
+def check(cond, what):
+    if cond:
+        RESULTS["passed"] += 1
+    else:
+        RESULTS["failed"] += 1
+        print("FAIL: " + what, file=sys.stderr, flush=True)
+    return cond
+
+
+def die(what):
+    raise RuntimeError(what)
+
+
+def sanitizer_clean(text, what):
+    check("Sanitizer" not in text and "runtime error" not in text, what + ": sanitizer report: " + text[-2000:])
+
+
+class Cfdr:
+    """Runs the cfdr binary in the work directory against the endpoint."""
+
+    def __init__(self, work, endpoint_url):
+        self.work = work
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("CFDR_EDGE")}
+        self.env.update(
+            {
+                "AWS_ENDPOINT_URL": endpoint_url,
+                "AWS_ACCESS_KEY_ID": AKID,
+                "AWS_SECRET_ACCESS_KEY": SECRET,
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "AWS_CONFIG_FILE": os.path.join(work, "no-aws-config"),
+                "AWS_SHARED_CREDENTIALS_FILE": os.path.join(work, "no-aws-credentials"),
+                "AWS_MAX_ATTEMPTS": "5",
+                "CFDR_WAIT_SCALE": WAIT_SCALE,
+                "HOME": work,
+                "NO_COLOR": "1",
+            }
+        )
+
+    def run(self, args, extra_env=None, timeout=CMD_TIMEOUT, drop_env=()):
+        env = dict(self.env)
+        env.update(extra_env or {})
+        for k in drop_env:
+            env.pop(k, None)
+        p = subprocess.run([BIN] + args, cwd=self.work, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+        out, err = p.stdout.decode(), p.stderr.decode()
+        sanitizer_clean(err, "cfdr " + " ".join(args))
+        return p.returncode, out, err
+
+    def popen(self, args, out_path, err_path, extra_env=None):
+        env = dict(self.env)
+        env.update(extra_env or {})
+        with open(out_path, "wb") as o, open(err_path, "wb") as e:
+            proc = subprocess.Popen([BIN] + args, cwd=self.work, env=env, stdin=subprocess.DEVNULL, stdout=o, stderr=e)
+        CHILDREN.append(proc)
+        return proc
+
+
+def start_child(args, log_path, timeout=10.0):
+    """Starts `cfdr ARGS` with CFDR_READY_FD and returns (proc, the ready line as JSON)."""
+    r, w = os.pipe()
+    env = dict(os.environ, CFDR_READY_FD=str(w))
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([BIN] + args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(w,), env=env)
+    CHILDREN.append(proc)
+    os.close(w)
+    line = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while not line.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                die("%s: no ready line in %.0f s; log: %s" % (args[0], timeout, open(log_path).read()))
+            ready, _, _ = select.select([r], [], [], left)
+            if ready:
+                chunk = os.read(r, 256)
+                if not chunk:
+                    if line:
+                        break
+                    die("%s exited before it was ready; log: %s" % (args[0], open(log_path).read()))
+                line += chunk
+    finally:
+        os.close(r)
+    return proc, json.loads(line.decode().strip())
+
+
+def stop_children():
+    for p in CHILDREN:
+        if p.poll() is None:
+            p.terminate()
+    for p in CHILDREN:
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+    CHILDREN.clear()
+
+
+def http_get(url, timeout=5):
+    req = urllib.request.Request(url)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict((k.lower(), v) for k, v in e.headers.items()), e.read()
+
+
+def standin_mode(control_port):
+    status, _, body = http_get("http://127.0.0.1:%d/mode" % control_port)
+    return json.loads(body)["mode"] if status == 200 else None
+
+
+def load_state(work, state_dir):
+    path = os.path.join(work, state_dir, "state.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def resource(state, kind, rid):
+    for r in (state or {}).get("resources", []):
+        if r["kind"] == kind and r["id"] == rid:
+            return r
+    return None
+
+
+def distributions(ep):
+    _, st = ep.control("GET", "/state")
+    return st["services"]["cloudfront"]["distributions"]
+
+
+def apprunner_services(ep):
+    """{(region, name): status} of the endpoint's App Runner services (deleted ones included)."""
+    _, st = ep.control("GET", "/state")
+    return {(v["region"], v["name"]): v["status"] for v in st["services"]["apprunner"]["services"].values()}
+
+
+def requests_log(ep):
+    _, doc = ep.control("GET", "/requests")
+    return doc["requests"]
+
+
+SEEN = []  # every request-log entry of the run, kept before the log is cleared
+
+
+def drain(ep):
+    SEEN.extend(requests_log(ep))
+    ep.control("DELETE", "/requests")
+
+
+def write_config(work, name, project, rate=20, duration=3):
+    cfg = {
+        "project": project,
+        "primary": {"region": "us-east-1", "service": project + "-east"},
+        "secondary": {"region": "us-west-2", "service": project + "-west"},
+        "origin_group": {
+            "failover_status_codes": [403, 404, 500, 502, 503, 504],
+            "connection_timeout_s": 2,
+            "connection_attempts": 1,
+            "response_timeout_s": 10,
+        },
+        "alarms": {"email": [], "https": [], "period_s": 60},
+        "drill": {"rate": rate, "duration_s": duration, "served_by_header": "x-region"},
+    }
+    with open(os.path.join(work, name), "w") as f:
+        json.dump(cfg, f, indent=2)
+
+
+# ---- lanes ---------------------------------------------------------------------------------
+
+
+def lane_main(ep, cf, work, standins):
+    a_ctl, b_ctl = standins["a"]["control_port"], standins["b"]["control_port"]
+    for status, body in (("PAUSED", "paused"), ("RUNNING", "running")):
+        code, _ = ep.control("POST", "/hooks", {"status": status, "service": "dr-demo-east", "region": "us-east-1",
+                                                "method": "PUT", "url": "http://127.0.0.1:%d/mode" % a_ctl, "body": body})
+        check(code == 200, "hook for %s registered" % status)
+
+    # --- create: records both services (found, not created) and the distribution, waits Deployed
+    rc, out, err = cf.run(["--state-dir", "st", "create"])
+    check(rc == 0, "create exits 0 (%d): %s" % (rc, err[-1500:]))
+    st = load_state(work, "st")
+    dist = resource(st, "distribution", "distribution") or {}
+    dist_id, domain = dist.get("distribution_id", ""), dist.get("domain", "")
+    check(re.match(r"^E[A-Z0-9]{13}$", dist_id or "") is not None, "distribution id recorded: %r" % dist_id)
+    check(out.strip() == "https://%s/" % domain and domain.endswith(".cloudfront.net"), "create prints https://<domain>/: %r" % out)
+    check(dist.get("caller_reference", "").startswith("cfdr-dr-demo-") and dist.get("etag") and dist.get("arn"),
+          "caller reference, ETag and ARN recorded: %r" % dist)
+    check(dist.get("status") == "Deployed" and dist.get("enabled") is True, "the recorded distribution is Deployed and enabled")
+    for which, host in (("primary", HOST_A), ("secondary", HOST_B)):
+        svc = resource(st, "service", which) or {}
+        check(svc.get("host") == host and svc.get("created_by_cfdr") is False and svc.get("arn", "").startswith("arn:aws:apprunner:"),
+              "%s service recorded as found, not created: %r" % (which, svc))
+    check("estimated CloudFront cost" in err and "$0.0100 per 10,000" in err, "create states the drill cost estimate")
+    check("waiting for Deployed" in err and "Deployed" in err, "create shows the wait for Deployed")
+    dists = distributions(ep)
+    check(list(dists) == [dist_id], "the endpoint has exactly the one distribution: %r" % list(dists))
+
+    # the configuration cfdr created, as the CLI would print it, runs the local edge
+    resp = RawClient(ep.url, AKID, SECRET).call("cloudfront", "GetDistributionConfig", {"Id": dist_id}, "us-east-1")
+    check(resp.status == 200, "GetDistributionConfig through botocore: %s" % resp.status)
+    doc = {k: v for k, v in resp.parsed.items() if k != "ResponseMetadata"}
+    dc = doc["DistributionConfig"]
+    group = dc["OriginGroups"]["Items"][0]
+    check(sorted(group["FailoverCriteria"]["StatusCodes"]["Items"]) == [403, 404, 500, 502, 503, 504], "failover codes as configured")
+    check([m["OriginId"] for m in group["Members"]["Items"]] == ["primary-us-east-1", "secondary-us-west-2"], "group members, primary first")
+    origins = {o["Id"]: o for o in dc["Origins"]["Items"]}
+    check(origins["primary-us-east-1"]["DomainName"] == HOST_A and origins["secondary-us-west-2"]["DomainName"] == HOST_B,
+          "origins are the service URLs")
+    check(all(o["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only" and o["ConnectionAttempts"] == 1
+              and o["ConnectionTimeout"] == 2 and o["CustomOriginConfig"]["OriginReadTimeout"] == 10 for o in origins.values()),
+          "HTTPS only, attempts and timeouts as configured")
+    check(dc["DefaultCacheBehavior"]["TargetOriginId"] == group["Id"], "the default behaviour targets the group")
+    dc_path = os.path.join(work, "dc.json")
+    with open(dc_path, "w") as f:
+        json.dump(doc, f, default=str)
+    _, edge = start_child(["edge", "--distribution-config", dc_path, "--origin-map", "%s=127.0.0.1:%d" % (HOST_A, standins["a"]["port"]),
+                           "--origin-map", "%s=127.0.0.1:%d" % (HOST_B, standins["b"]["port"]), "--listen", "127.0.0.1:0",
+                           "--admin", "127.0.0.1:0", "--access-log", os.path.join(work, "edge-access.log")],
+                          os.path.join(work, "edge.log"))
+    edge_url = "http://127.0.0.1:%d/" % edge["port"]
+    status, headers, _ = http_get(edge_url)
+    check(status == 200 and headers.get("x-region") == "us-east-1", "the primary serves through the local edge")
+    hook = {"CFDR_EDGE_URL_OVERRIDE": edge_url}
+
+    # --- a re-run reuses everything
+    rc, out, err = cf.run(["--state-dir", "st", "create"])
+    check(rc == 0 and "reused" in err and out.strip() == "https://%s/" % domain, "a second create reuses: %s" % err[-800:])
+
+    # --- a create whose answer was lost: the state has the caller reference, not the id
+    st = load_state(work, "st")
+    for r in st["resources"]:
+        if r["kind"] == "distribution":
+            for k in ("distribution_id", "arn", "domain", "url", "etag", "status", "enabled"):
+                r.pop(k, None)
+    with open(os.path.join(work, "st", "state.json"), "w") as f:
+        json.dump(st, f)
+    rc, out, err = cf.run(["--state-dir", "st", "create"])
+    check(rc == 0 and "same caller reference" in err, "create with a recorded caller reference retries it: %s" % err[-800:])
+    check((resource(load_state(work, "st"), "distribution", "distribution") or {}).get("distribution_id") == dist_id,
+          "the retried create adopts the same distribution")
+    check(list(distributions(ep)) == [dist_id], "no second distribution was made")
+
+    # --- status
+    rc, out, err = cf.run(["--state-dir", "st", "status"])
+    check(rc == 0 and "3 resources" in out and "mode=Deployed" in out and out.count("healthy") == 3,
+          "status shows the services and the Deployed distribution: %s %s" % (out, err[-500:]))
+    rc, out, err = cf.run(["--state-dir", "st", "--json", "status"])
+    doc = json.loads(out) if rc == 0 else {}
+    check(rc == 0 and sorted(r.get("status") for r in doc.get("resources", [])) == ["Deployed", "RUNNING", "RUNNING"],
+          "status --json: live statuses")
+
+    # --- drill outage: PauseService, PAUSED takes the primary stand-in down, the edge fails over
+    rc, out, err = cf.run(["--state-dir", "st", "drill", "outage"], extra_env=hook, timeout=90)
+    check(rc == 0, "drill outage exits 0 (%d): %s" % (rc, err[-2000:]))
+    check("TEST HOOK" in err, "the edge override is announced loudly")
+    report = os.path.join(work, out.strip())
+    if check(os.path.isfile(report), "drill report written: %r" % report):
+        r = json.load(open(report))
+        check(r["result"] == "pass" and r["client_errors"] == 0 and r["mode"] == "aws" and r["fault"] == "pause",
+              "drill report: pass, no viewer error: %r" % {k: r.get(k) for k in ("result", "client_errors", "mode", "fault")})
+        check(r["served_by"].get("us-west-2", 0) > 0 or r["served_by"].get("secondary", 0) > 0, "the secondary served: %r" % r["served_by"])
+        check(r["failover_seconds"] is not None, "failover_seconds measured")
+    check(standin_mode(a_ctl) == "paused", "the PAUSED hook took the primary stand-in down")
+    check(apprunner_services(ep).get(("us-east-1", "dr-demo-east")) == "PAUSED", "App Runner says the primary is PAUSED")
+    check(resource(load_state(work, "st"), "service", "primary").get("paused_by_cfdr") is True, "the state knows cfdr paused it")
+
+    # --- verify-failback: ResumeService, RUNNING brings the stand-in back
+    rc, out, err = cf.run(["--state-dir", "st", "verify-failback"], extra_env=hook, timeout=90)
+    check(rc == 0, "verify-failback exits 0 (%d): %s" % (rc, err[-2000:]))
+    report = os.path.join(work, out.strip())
+    if check(os.path.isfile(report), "failback report written: %r" % report):
+        r = json.load(open(report))
+        check(r["result"] == "pass" and r["client_errors"] == 0 and r["failback_seconds"] is not None, "failback report: pass")
+    check(standin_mode(a_ctl) == "running", "the RUNNING hook brought the primary stand-in back")
+    check(apprunner_services(ep).get(("us-east-1", "dr-demo-east")) == "RUNNING", "App Runner says the primary is RUNNING")
+
+    # --- Ctrl-C while the drill waits for PAUSED: exit 130, and the primary is brought back
+    ep.control("PUT", "/settings", {"service_polls": 100000})
+    proc = cf.popen(["--state-dir", "st", "drill", "outage", "--duration", "30"], os.path.join(work, "dint.out"),
+                    os.path.join(work, "dint.err"), extra_env=hook)
+    deadline = time.monotonic() + 20
+    paused = False
+    while time.monotonic() < deadline and proc.poll() is None and not paused:
+        paused = (resource(load_state(work, "st"), "service", "primary") or {}).get("paused_by_cfdr") is True
+        time.sleep(0.05)
+    check(paused, "the drill sent PauseService and waits for PAUSED")
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    ep.control("PUT", "/settings", {"service_polls": 2})
+    try:
+        rc = proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = proc.wait(5)
+    err = open(os.path.join(work, "dint.err")).read()
+    sanitizer_clean(err, "interrupted drill")
+    check(rc == 130, "Ctrl-C in the drill exits 130 (got %s): %s" % (rc, err[-1500:]))
+    check("ResumeService sent" in err, "the interrupted drill resumes the primary")
+    check(apprunner_services(ep).get(("us-east-1", "dr-demo-east")) == "RUNNING", "the primary is RUNNING after Ctrl-C")
+    check(standin_mode(a_ctl) == "running", "the primary stand-in serves again after Ctrl-C")
+    check((resource(load_state(work, "st"), "service", "primary") or {}).get("paused_by_cfdr") is False,
+          "the state knows the primary was resumed")
+
+    # --- dry-run destroy: prints, sends nothing, changes nothing
+    before = open(os.path.join(work, "st", "state.json"), "rb").read()
+    drain(ep)
+    rc, out, err = cf.run(["--state-dir", "st", "--dry-run", "destroy"])
+    check(rc == 0 and "GetDistributionConfig" in out and "dry run: not sent" in out, "dry-run destroy prints the requests: %s" % err[-600:])
+    check(requests_log(ep) == [], "dry-run destroy sent no request")
+    check(open(os.path.join(work, "st", "state.json"), "rb").read() == before, "dry-run destroy left the state as it was")
+    check(SECRET not in out + err, "no secret in dry-run destroy output")
+
+    # --- destroy: disable, wait, delete; services left alone; zero distributions
+    rc, out, err = cf.run(["--state-dir", "st", "destroy", "--yes"])
+    check(rc == 0 and "1 removed, 0 already gone" in out, "destroy: %s %s" % (out, err[-1500:]))
+    check("disabling distribution" in err and "deleted distribution" in err and "left as it is" in err, "destroy says what it did")
+    check(distributions(ep) == {}, "no distribution left: %r" % list(distributions(ep)))
+    svcs = apprunner_services(ep)
+    check(svcs.get(("us-east-1", "dr-demo-east")) == "RUNNING" and svcs.get(("us-west-2", "dr-demo-west")) == "RUNNING",
+          "services cfdr did not create are left running: %r" % svcs)
+    rc, out, err = cf.run(["--state-dir", "st", "destroy", "--yes"])
+    check(rc == 0 and "nothing to destroy" in err, "destroy again: nothing to do")
+
+
+def lane_storm(ep, cf, work):
+    storm = {"AWS_ACCESS_KEY_ID": STORM_AKID}
+    code, _ = ep.control("POST", "/faults", {"kind": "throttle", "access_key": STORM_AKID, "every": 2, "count": 8})
+    check(code == 200, "throttling storm armed")
+    rc, out, err = cf.run(["--state-dir", "storm", "create"], extra_env=storm, timeout=90)
+    check(rc == 0, "create through a throttling storm (%d): %s" % (rc, err[-1500:]))
+    rc, out, err = cf.run(["--state-dir", "storm", "destroy", "--yes"], extra_env=storm, timeout=90)
+    check(rc == 0 and "1 removed" in out, "destroy through a throttling storm (%d): %s" % (rc, err[-1500:]))
+    _, faults = ep.control("GET", "/faults")
+    fired = sum(f.get("fired", 0) for f in faults.get("faults", faults if isinstance(faults, list) else []))
+    check(fired >= 4, "the storm throttled requests: %r" % faults)
+    check(distributions(ep) == {}, "no distribution left after the storm")
+    ep.control("DELETE", "/faults")
+
+
+def lane_ctrl_c(ep, cf, work):
+    ep.control("PUT", "/settings", {"deploy_polls": 100000})
+    proc = cf.popen(["--state-dir", "intr", "create"], os.path.join(work, "intr.out"), os.path.join(work, "intr.err"))
+    recorded = None
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and proc.poll() is None:
+        recorded = (resource(load_state(work, "intr"), "distribution", "distribution") or {}).get("distribution_id")
+        if recorded:
+            break
+        time.sleep(0.05)
+    check(recorded is not None, "the distribution was recorded while create waits")
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    try:
+        rc = proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = proc.wait(5)
+    err = open(os.path.join(work, "intr.err")).read()
+    sanitizer_clean(err, "interrupted create")
+    check(rc == 130, "Ctrl-C during create exits 130 (got %s): %s" % (rc, err[-800:]))
+    check("cfdr destroy" in err and "create again" in err, "the interrupted create says how to resume or destroy")
+    check(recorded in distributions(ep), "the distribution is still there (and in the state)")
+    ep.control("PUT", "/settings", {"deploy_polls": 2})
+    rc, out, err = cf.run(["--state-dir", "intr", "destroy", "--yes"])
+    check(rc == 0 and "1 removed" in out, "destroy after Ctrl-C: %s" % err[-1000:])
+    check(distributions(ep) == {}, "nothing left after Ctrl-C and destroy")
+
+
+def lane_lost_answer(ep, cf, work):
+    rc, out, err = cf.run(["--state-dir", "lost", "create", "--no-wait"])
+    check(rc == 0 and "--no-wait" in err, "create --no-wait: %s" % err[-600:])
+    st = load_state(work, "lost")
+    for r in st["resources"]:
+        if r["kind"] == "distribution":
+            for k in ("distribution_id", "arn", "domain", "url", "etag", "status", "enabled"):
+                r.pop(k, None)
+    with open(os.path.join(work, "lost", "state.json"), "w") as f:
+        json.dump(st, f)
+    rc, out, err = cf.run(["--state-dir", "lost", "destroy", "--yes"])
+    check(rc == 0 and "made by an interrupted create" in err and "1 removed" in out,
+          "destroy finds a distribution known only by its caller reference: %s %s" % (out, err[-1000:]))
+    check(distributions(ep) == {}, "nothing left after the lost-answer destroy")
+
+
+def lane_services(ep, cf, work):
+    write_config(work, "made.json", "dr-made")
+    rc, out, err = cf.run(["-c", "made.json", "--state-dir", "made", "create"])
+    check(rc == 2 and "--with-services" in err, "create without the services says to use --with-services: %s" % err[-500:])
+    rc, out, err = cf.run(["-c", "made.json", "--state-dir", "made", "create", "--with-services"])
+    check(rc == 0, "create --with-services (%d): %s" % (rc, err[-1500:]))
+    st = load_state(work, "made")
+    for which in ("primary", "secondary"):
+        svc = resource(st, "service", which) or {}
+        check(svc.get("created_by_cfdr") is True and svc.get("status") == "RUNNING", "%s service created and RUNNING: %r" % (which, svc))
+    svcs = apprunner_services(ep)
+    check(svcs.get(("us-east-1", "dr-made-east")) == "RUNNING" and svcs.get(("us-west-2", "dr-made-west")) == "RUNNING",
+          "the endpoint runs both new services: %r" % svcs)
+    rc, out, err = cf.run(["-c", "made.json", "--state-dir", "made", "destroy", "--yes"])
+    check(rc == 0 and "3 removed" in out, "destroy deletes the distribution and both services: %s %s" % (out, err[-1000:]))
+    svcs = apprunner_services(ep)
+    check(all(svcs.get(k, "DELETED") == "DELETED" for k in (("us-east-1", "dr-made-east"), ("us-west-2", "dr-made-west"))),
+          "the services cfdr created are deleted: %r" % svcs)
+    check(svcs.get(("us-east-1", "dr-demo-east")) == "RUNNING", "the other project's services are untouched")
+    check(distributions(ep) == {}, "no distribution left")
+
+
+def lane_dry_run(ep, cf, work):
+    drain(ep)
+    rc, out, err = cf.run(["--state-dir", "dry", "--dry-run", "create", "--with-services"])
+    check(rc == 0, "dry-run create exits 0: %s" % err[-800:])
+    check(requests_log(ep) == [], "dry-run create sent no request")
+    check("# CloudFront CreateDistributionWithTags (dry run: not sent)" in out and "<DistributionConfigWithTags" in out
+          and "<CallerReference>cfdr-dr-demo-" in out, "dry-run create prints the CreateDistributionWithTags body")
+    check("AppRunner.ListServices" in out and "AppRunner.CreateService" in out, "dry-run create prints the App Runner requests")
+    check("Signature=REDACTED" in out and SECRET not in out + err, "no secret in dry-run output")
+    check("depend on CloudFront's answers" in err, "dry-run says where it stops")
+    check(not os.path.exists(os.path.join(work, "dry", "state.json")), "dry-run create recorded nothing")
+    # without credentials it signs with a placeholder and says so
+    rc, out, err = cf.run(["--state-dir", "dry", "--dry-run", "create"], drop_env=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
+    check(rc == 0 and "placeholder" in out and "placeholder" in err, "dry run without credentials: placeholder key")
+    # a profile's static keys are used; an assume-role profile is not resolved (no STS call)
+    creds_file, config_file = os.path.join(work, "dry-credentials"), os.path.join(work, "dry-config")
+    with open(creds_file, "w") as f:
+        f.write("[keys]\naws_access_key_id = AKIDDRYRUNPROFILE001\naws_secret_access_key = %s\n" % SECRET)
+    with open(config_file, "w") as f:
+        f.write("[profile roley]\nrole_arn = arn:aws:iam::123456789012:role/cfdr\nsource_profile = keys\n")
+    files = {"AWS_SHARED_CREDENTIALS_FILE": creds_file, "AWS_CONFIG_FILE": config_file}
+    rc, out, err = cf.run(["--state-dir", "dry", "--profile", "keys", "--dry-run", "create"], extra_env=files)
+    check(rc == 0 and "Credential=AKIDDRYRUNPROFILE001/" in out and "placeholder" not in out,
+          "dry run signs with the profile's static keys: %s" % err[-400:])
+    rc, out, err = cf.run(["--state-dir", "dry", "--profile", "roley", "--dry-run", "create"], extra_env=files)
+    check(rc == 0 and "role_arn" in err and "placeholder" in out, "dry run does not assume a role: %s" % err[-400:])
+    check(SECRET not in out + err, "no secret in the profile dry runs")
+    check(requests_log(ep) == [], "still no request (no STS call either)")
+
+
+def check_request_log(ep, cf):
+    drain(ep)
+    entries = SEEN
+    check(len(entries) > 40, "the endpoint logged cfdr's requests (%d)" % len(entries))
+    bad_stage = [e for e in entries if e.get("stage") in ("auth", "route", "parse", "validate", "bug")]
+    check(bad_stage == [], "every request passed signature and model checks: %r" % bad_stage[:3])
+    not_ok = [e for e in entries if e.get("stage") != "fault" and e.get("validation") != "ok"]
+    check(not_ok == [], "every request was validated ok: %r" % not_ok[:3])
+    errors = [e for e in entries if e.get("error") and e.get("stage") != "fault"]
+    check(errors == [], "no AWS error answers other than injected faults: %r" % [(e["operation"], e["error"]) for e in errors][:5])
+    keys = {e.get("access_key") for e in entries}
+    check(keys <= {AKID, STORM_AKID}, "only the test keys signed: %r" % keys)
+    rc, out, err = cf.run(["iam-policy"])
+    policy = json.loads(out) if rc == 0 else {"Statement": []}
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    ops = {(e["service"], e["operation"]) for e in entries if e.get("operation")}
+    for service, op in sorted(ops):
+        need = "cloudfront:CreateDistribution" if op == "CreateDistributionWithTags" else "%s:%s" % (service, op)
+        check(need in actions, "iam-policy grants %s (for %s seen in the log)" % (need, op))
+    check(len(ops) >= 12, "the run exercised the operations: %r" % sorted(ops))
+
+
+def main():
+    if not BIN:
+        print("CFDR_BIN must point at the cfdr binary", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    work = tempfile.mkdtemp(prefix="cfdr-aws-cycle-")
+    ep = None
+    try:
+        standins = {}
+        for key, region, name in (("a", "us-east-1", "dr-demo-east"), ("b", "us-west-2", "dr-demo-west")):
+            _, standins[key] = start_child(["_standin", "--region", region, "--service", name, "--listen", "127.0.0.1:0",
+                                            "--control", "127.0.0.1:0"], os.path.join(work, "standin-%s.log" % key))
+        ep = EndpointProcess(["--credentials", "%s:%s" % (AKID, SECRET), "--credentials", "%s:%s" % (STORM_AKID, SECRET),
+                              "--seed-service", "us-east-1:dr-demo-east=" + HOST_A, "--seed-service", "us-west-2:dr-demo-west=" + HOST_B,
+                              "--deploy-polls", "2", "--service-polls", "2"], stderr_path=os.path.join(work, "endpoint.log")).start()
+        cf = Cfdr(work, ep.url)
+        write_config(work, "cfdr.json", "dr-demo")
+        for lane in (lambda: lane_main(ep, cf, work, standins), lambda: lane_storm(ep, cf, work),
+                     lambda: lane_ctrl_c(ep, cf, work), lambda: lane_lost_answer(ep, cf, work),
+                     lambda: lane_services(ep, cf, work)):
+            lane()
+            drain(ep)
+        lane_dry_run(ep, cf, work)
+        check_request_log(ep, cf)
+        for name in os.listdir(work):
+            if name.endswith(".log") and name != "endpoint.log" and name != "edge-access.log":
+                sanitizer_clean(open(os.path.join(work, name), errors="replace").read(), name)
+    except Exception:
+        traceback.print_exc()
+        RESULTS["failed"] += 1
+    finally:
+        stop_children()
+        if ep is not None:
+            ep.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print("aws_cycle: %d passed, %d failed (%.1f s)" % (RESULTS["passed"], RESULTS["failed"], time.monotonic() - started))
+    return 1 if RESULTS["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
