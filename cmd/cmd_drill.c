@@ -76,6 +76,35 @@ static void labels(const struct cfdr_config *cfg, char *prim, char *sec, size_t 
     snprintf(sec, n, "%s · %s", cfg->secondary.region, cfg->secondary.service);
 }
 
+/* What both kinds of report share: the setting, the timeline and the budget. labels holds
+ * the two origin labels (2 x 128 bytes). */
+static void report_base(struct drill_report *r, enum drill_report_kind kind,
+                        const struct provider *p, const struct cfdr_config *cfg,
+                        const struct provider_edge *edge, const struct drill_plan *plan,
+                        const struct drill_outcome *out, char labels_buf[2][128])
+{
+    memset(r, 0, sizeof(*r));
+    labels(cfg, labels_buf[0], labels_buf[1], 128);
+    r->kind = kind;
+    r->mode = p->ops->mode;
+    r->project = cfg->project;
+    r->edge_url = edge->url;
+    r->primary_label = labels_buf[0];
+    r->secondary_label = labels_buf[1];
+    r->started_at = out->started_at;
+    r->rate = plan->rate;
+    r->event_s = out->event_s;
+    r->event_end_s = kind == DRILL_REPORT_OUTAGE ? out->event_end_s : -1;
+    r->event_started_at = out->event_started_at;
+    r->probes = out->probes;
+    r->nprobes = out->nprobes;
+    r->budget.connection_attempts = cfg->origin_group.connection_attempts;
+    r->budget.connection_timeout_s = cfg->origin_group.connection_timeout_s;
+    r->budget.response_timeout_s = cfg->origin_group.response_timeout_s;
+    r->alert_seconds = -1;
+    r->interrupted = out->interrupted;
+}
+
 /* Writes the three documents and journals the drill; fills path with the JSON report's. */
 static cfdr_code write_report(struct cfdr_app *app, struct cfdr_state *st,
                               const struct cli_invocation *inv, const struct drill_report *r,
@@ -191,7 +220,7 @@ cfdr_code cmd_drill_outage(struct cfdr_app *app, const struct cli_invocation *in
     struct drill_plan plan;
     struct drill_outcome out;
     struct drill_report r;
-    char prim[128], sec[128], verdict[256], path[1024];
+    char lab[2][128], verdict[256], path[1024];
     const char *fault = cli_get(inv, "fault") ? cli_get(inv, "fault") : "pause";
     long rate = 0;
     double duration = 0;
@@ -234,27 +263,8 @@ cfdr_code cmd_drill_outage(struct cfdr_app *app, const struct cli_invocation *in
         goto out;
     }
 
-    memset(&r, 0, sizeof(r));
-    labels(&cfg, prim, sec, sizeof(prim));
-    r.kind = DRILL_REPORT_OUTAGE;
-    r.mode = p.ops->mode;
+    report_base(&r, DRILL_REPORT_OUTAGE, &p, &cfg, &edge, &plan, &out, lab);
     r.fault = fault;
-    r.project = cfg.project;
-    r.edge_url = edge.url;
-    r.primary_label = prim;
-    r.secondary_label = sec;
-    r.started_at = out.started_at;
-    r.rate = plan.rate;
-    r.event_s = out.event_s;
-    r.event_end_s = out.event_end_s;
-    r.event_started_at = out.event_started_at;
-    r.probes = out.probes;
-    r.nprobes = out.nprobes;
-    r.budget.connection_attempts = cfg.origin_group.connection_attempts;
-    r.budget.connection_timeout_s = cfg.origin_group.connection_timeout_s;
-    r.budget.response_timeout_s = cfg.origin_group.response_timeout_s;
-    r.alert_seconds = -1;
-    r.interrupted = out.interrupted;
     if (drill_analyze_outage(out.probes, out.nprobes, out.event_s >= 0 ? out.event_s : INFINITY,
                              &r.outage) != 0) {
         rc = err_set(err, CFDR_E_NOMEM, "out of memory analysing the drill");
@@ -287,11 +297,13 @@ cfdr_code cmd_drill_outage(struct cfdr_app *app, const struct cli_invocation *in
         app_say(app, "the primary stays down: run cfdr %sverify-failback to bring it back",
                 app->g.local ? "--local " : "");
     if (run_rc)
-        rc = run_rc == CFDR_E_INTERRUPTED ? err_set(err, run_rc,
-                                                    "interrupted: the primary was brought back "
-                                                    "and the partial report kept: %s",
-                                                    path)
-                                          : run_rc;
+        rc = run_rc == CFDR_E_INTERRUPTED
+                 ? err_set(err, run_rc, "interrupted: %s; the partial report is kept: %s",
+                           out.recovered ? "the primary was brought back"
+                                         : "the primary could NOT be brought back (run cfdr "
+                                           "verify-failback)",
+                           path)
+                 : run_rc;
     else if (!r.passed)
         rc = err_set(err, CFDR_E_CHECK, "%s", verdict);
 out_outcome:
@@ -312,7 +324,7 @@ cfdr_code cmd_verify_failback(struct cfdr_app *app, const struct cli_invocation 
     struct drill_plan plan;
     struct drill_outcome out;
     struct drill_report r;
-    char prim[128], sec[128], verdict[256], path[1024];
+    char lab[2][128], verdict[256], path[1024];
     double timeout = 0;
     cfdr_code rc, run_rc;
 
@@ -340,26 +352,7 @@ cfdr_code cmd_verify_failback(struct cfdr_app *app, const struct cli_invocation 
         rc = run_rc;
         goto out;
     }
-    memset(&r, 0, sizeof(r));
-    labels(&cfg, prim, sec, sizeof(prim));
-    r.kind = DRILL_REPORT_FAILBACK;
-    r.mode = p.ops->mode;
-    r.project = cfg.project;
-    r.edge_url = edge.url;
-    r.primary_label = prim;
-    r.secondary_label = sec;
-    r.started_at = out.started_at;
-    r.rate = plan.rate;
-    r.event_s = out.event_s;
-    r.event_end_s = -1;
-    r.event_started_at = out.event_started_at;
-    r.probes = out.probes;
-    r.nprobes = out.nprobes;
-    r.budget.connection_attempts = cfg.origin_group.connection_attempts;
-    r.budget.connection_timeout_s = cfg.origin_group.connection_timeout_s;
-    r.budget.response_timeout_s = cfg.origin_group.response_timeout_s;
-    r.alert_seconds = -1;
-    r.interrupted = out.interrupted;
+    report_base(&r, DRILL_REPORT_FAILBACK, &p, &cfg, &edge, &plan, &out, lab);
     if (drill_analyze_failback(out.probes, out.nprobes, out.event_s >= 0 ? out.event_s : INFINITY,
                                &r.failback) != 0) {
         rc = err_set(err, CFDR_E_NOMEM, "out of memory analysing the failback");
