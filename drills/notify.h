@@ -133,8 +133,9 @@ cfdr_code notify_resume(struct notify *n, size_t *resumed, cfdr_err *err);
 
 /* Spools the notification for every target and wakes the delivery thread; returns once it is
  * spooled. message_id (may be NULL; 37 bytes) receives the SNS MessageId. CFDR_E_USAGE for a
- * message SNS would refuse; CFDR_E_IO when the spool cannot be written (targets spooled
- * before the failure still get theirs). With no targets it does nothing. */
+ * message SNS would refuse; CFDR_E_IO when the spool cannot be written for a target (the
+ * first such error is returned; every target that could be spooled still gets it). With no
+ * targets it does nothing. */
 cfdr_code notify_publish(struct notify *n, const struct notify_message *m, char message_id[37],
                          cfdr_err *err);
 

@@ -590,7 +590,8 @@ static void test_webhook_down_then_up(void **state)
         publish(n, i == 4 ? NULL : "ALARM: \"dr-demo-failover-active\" in US West (Oregon)", msg,
                 ids[i]);
     }
-    assert_true(clock_mono_s() - t0 < 0.5); /* publishing never waits for the receiver */
+    /* Publishing only spools (a few fsyncs): it never waits for the receiver. */
+    assert_true(clock_mono_s() - t0 < 2.0);
     assert_int_equal(spool_files(fx), 5);
     clock_sleep_s(3.0);
     assert_int_equal(rx_count(&rx, 200), 0);
@@ -767,6 +768,38 @@ static void test_spool_survives_restart(void **state)
     rx_free(&rx);
 }
 
+/* Two notifiers on one spool (two cfdr processes) deliver each notification once, in order:
+ * a file being delivered is locked, and one the other removed counts as delivered. */
+static void test_shared_spool_delivers_once(void **state)
+{
+    struct fx *fx = *state;
+    struct notify_options o = options(fx);
+    struct notify *a, *b;
+    struct rx rx;
+    char url[256], ids[4][37], got[MAX_RECS][64];
+    cfdr_err err;
+
+    rx_init(&rx);
+    webhook_url(&rx, url, sizeof(url));
+    a = make(&o);
+    assert_int_equal(notify_add_webhook(a, url, &err), CFDR_OK);
+    for (int i = 0; i < 4; i++)
+        publish(a, "shared", "x", ids[i]);
+    b = make(&o);
+    assert_int_equal(notify_add_webhook(b, url, &err), CFDR_OK); /* queues the same 4 */
+    rx_start(&rx);
+    assert_int_equal(notify_flush(a, 10, &err), CFDR_OK);
+    assert_int_equal(notify_flush(b, 10, &err), CFDR_OK);
+    assert_int_equal(rx_accepted(&rx, got, MAX_RECS), 4);
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(got[i], ids[i]);
+    assert_int_equal(fx->ndelivered, 4);
+    assert_int_equal(spool_files(fx), 0);
+    notify_free(a);
+    notify_free(b);
+    rx_free(&rx);
+}
+
 /* A slow receiver holds up neither the publisher nor the other targets. */
 static void test_slow_webhook_does_not_block(void **state)
 {
@@ -780,7 +813,7 @@ static void test_slow_webhook_does_not_block(void **state)
     double t0;
 
     rx_init(&rx);
-    rx.delay_s = 1.5;
+    rx.delay_s = 2.5;
     rx_start(&rx);
     webhook_url(&rx, url, sizeof(url));
     snprintf(path, sizeof(path), "%s/alarms.jsonl", fx->dir);
@@ -789,16 +822,16 @@ static void test_slow_webhook_does_not_block(void **state)
     assert_int_equal(notify_add_file(n, path, &err), CFDR_OK);
     t0 = clock_mono_s();
     publish(n, "slow", "x", id);
-    assert_true(clock_mono_s() - t0 < 0.3);
+    assert_true(clock_mono_s() - t0 < 1.0);
     /* The file gets its line long before the webhook answers. */
-    for (int i = 0; i < 100 && spool_files(fx) != 1; i++)
+    for (int i = 0; i < 200 && spool_files(fx) != 1; i++)
         clock_sleep_s(0.01);
     assert_int_equal(spool_files(fx), 1); /* the webhook's, still in flight */
-    assert_true(clock_mono_s() - t0 < 1.0);
+    assert_true(clock_mono_s() - t0 < 2.0);
     assert_int_equal(stat(path, &st), 0);
     assert_true(st.st_size > 0);
     assert_int_equal(notify_flush(n, 10, &err), CFDR_OK);
-    assert_true(clock_mono_s() - t0 >= 1.4);
+    assert_true(clock_mono_s() - t0 >= 2.4);
     assert_int_equal(rx_count(&rx, 200), 1);
     notify_free(n);
     rx_free(&rx);
@@ -1162,6 +1195,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_webhook_down_then_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook_parks_and_keeps_spool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_spool_delivers_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_webhook_does_not_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alarm_to_webhook_within_two_seconds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_email_over_smtp, setup, teardown),
