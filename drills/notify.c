@@ -952,7 +952,8 @@ static int load_head(struct notify *n, struct target *t, const char *name, char 
         return -1;
     }
     while (len < (size_t)st.st_size &&
-           ((got = read(t->fd, text + len, (size_t)st.st_size - len)) > 0 || errno == EINTR))
+           ((got = read(t->fd, text + len, (size_t)st.st_size - len)) > 0 ||
+            (got < 0 && errno == EINTR)))
         if (got > 0)
             len += (size_t)got;
     text[len] = '\0';
