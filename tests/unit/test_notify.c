@@ -210,6 +210,7 @@ struct rec {
 
 struct rx {
     int port;
+    int fd; /* the reserved socket until the receiver comes up (then evhttp owns it) */
     struct event_base *base;
     struct evhttp *http;
     pthread_t thread;
@@ -221,21 +222,22 @@ struct rx {
     int nrec;
 };
 
-/* A port nothing listens on (yet): connecting to it is refused. */
-static int reserve_port(void)
+/* A port nothing listens on (yet): the socket stays bound but does not listen, so connecting
+ * is refused and no other test can take the port meanwhile. Returns the socket; *port gets
+ * its number. */
+static int reserve_port(int *port)
 {
     struct sockaddr_in a;
     socklen_t len = sizeof(a);
-    int s = socket(AF_INET, SOCK_STREAM, 0), port;
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(s >= 0);
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    port = ntohs(a.sin_port);
-    close(s);
-    return port;
+    *port = ntohs(a.sin_port);
+    return s;
 }
 
 static void copy_header(struct evhttp_request *req, const char *name, char *out, size_t n)
@@ -298,7 +300,7 @@ static void rx_init(struct rx *rx)
 {
     memset(rx, 0, sizeof(*rx));
     pthread_mutex_init(&rx->mu, NULL);
-    rx->port = reserve_port();
+    rx->fd = reserve_port(&rx->port);
 }
 
 static void rx_start(struct rx *rx)
@@ -307,7 +309,11 @@ static void rx_start(struct rx *rx)
     assert_non_null(rx->base);
     rx->http = evhttp_new(rx->base);
     assert_non_null(rx->http);
-    assert_int_equal(evhttp_bind_socket(rx->http, "127.0.0.1", (ev_uint16_t)rx->port), 0);
+    /* Up on the very socket that refused connections so far. */
+    assert_int_equal(listen(rx->fd, 64), 0);
+    assert_int_equal(evutil_make_socket_nonblocking(rx->fd), 0);
+    assert_non_null(evhttp_accept_socket_with_handle(rx->http, rx->fd));
+    rx->fd = -1; /* closed by evhttp_free */
     evhttp_set_gencb(rx->http, rx_handle, rx);
     assert_int_equal(pthread_create(&rx->thread, NULL, rx_run, rx), 0);
     rx->running = 1;
@@ -322,6 +328,9 @@ static void rx_stop(struct rx *rx)
     }
     if (rx->http)
         evhttp_free(rx->http);
+    if (rx->fd >= 0)
+        close(rx->fd);
+    rx->fd = -1;
     if (rx->base)
         event_base_free(rx->base);
     rx->http = NULL;
@@ -729,11 +738,13 @@ static void test_spool_survives_restart(void **state)
     struct rx rx;
     char url[256], other[64], ids[3][37], got[MAX_RECS][64], late[37];
     size_t resumed = 0;
+    int held, port;
     cfdr_err err;
 
     rx_init(&rx);
     webhook_url(&rx, url, sizeof(url));
-    snprintf(other, sizeof(other), "http://127.0.0.1:%d/gone", reserve_port());
+    held = reserve_port(&port);
+    snprintf(other, sizeof(other), "http://127.0.0.1:%d/gone", port);
     o.backoff_initial_s = 5; /* nothing is retried before the "stop" */
     o.backoff_max_s = 5;
     n = make(&o);
@@ -766,6 +777,7 @@ static void test_spool_survives_restart(void **state)
     assert_true(log_has(fx, "3 notification(s) in"));
     notify_free(n);
     rx_free(&rx);
+    close(held);
 }
 
 /* Two notifiers on one spool (two cfdr processes) deliver each notification once, in order:
@@ -1060,6 +1072,7 @@ static void test_email_refused(void **state)
     struct notify *n;
     char smtp[64];
     json_object *rej;
+    int held, port;
     cfdr_err err;
 
     smtp_start(fx, 1);
@@ -1085,7 +1098,8 @@ static void test_email_refused(void **state)
     smtp_stop(fx);
 
     /* Nothing listening. */
-    snprintf(smtp, sizeof(smtp), "smtp://127.0.0.1:%d", reserve_port());
+    held = reserve_port(&port);
+    snprintf(smtp, sizeof(smtp), "smtp://127.0.0.1:%d", port);
     o.smtp_url = smtp;
     n = make(&o);
     assert_int_equal(notify_add_email(n, "oncall@example.com", &err), CFDR_OK);
@@ -1095,6 +1109,7 @@ static void test_email_refused(void **state)
     assert_int_equal(spool_files(fx), 1);
     notify_stats(n, &st);
     assert_true(st.failed_attempts >= 2);
+    close(held);
 
     /* And once a server takes it, it goes. */
     notify_free(n);
