@@ -9,7 +9,7 @@ CTEST_ARGS ?= --output-on-failure -j $(JOBS)
 # Debian 12 packages needed to build cfdr and run every test.
 DEB_PACKAGES = gcc make cmake pkg-config git python3 curl util-linux \
   libcurl4-openssl-dev libssl-dev libjson-c-dev libxml2-dev libevent-dev libcmocka-dev \
-  python3-botocore awscli chromium
+  python3-botocore awscli chromium python3-aiosmtpd
 
 .PHONY: all build deps test test-asan asan demo format format-check clean
 

@@ -85,7 +85,7 @@ static void test_spawn_check_stop(void **state)
     assert_int_equal(daemon_stop(&id, "_standin", 3000, &was, &e), CFDR_OK);
     assert_int_equal(was, DAEMON_OURS);
     assert_int_equal(daemon_check(&id, "_standin"), DAEMON_GONE);
-    assert_int_equal(http_status(port), 0);
+    /* (Not: "its port refuses now". Another test running in parallel may bind the freed port.) */
     /* stopping again finds nothing and is fine */
     assert_int_equal(daemon_stop(&id, "_standin", 500, &was, &e), CFDR_OK);
     assert_int_equal(was, DAEMON_GONE);
