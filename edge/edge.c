@@ -34,7 +34,9 @@
  *    summed when read; the access log line and its timestamp are only built when there is a log;
  *  - viewer sockets have TCP_NODELAY (set on the listening socket, inherited by accepted ones).
  * Origin connections are cached by curl (up to 1024 per worker) and checked by curl before
- * reuse; a failover on a status aborts that transfer, which closes its origin connection.
+ * reuse. A response that fails over on its status is read to its end when its body is small
+ * (Content-Length up to EDGE_DRAIN_MAX) and arrives within EDGE_DRAIN_MS, so that its connection
+ * stays open; otherwise the transfer is aborted, which closes the connection.
  */
 #include "edge_int.h"
 
@@ -68,6 +70,8 @@
 #define EDGE_REQ_POOL 256           /* idle request objects kept per worker */
 #define EDGE_KEEP_BUF (64u * 1024u) /* a pooled buffer larger than this is freed */
 #define EDGE_WATCH_DELAY_MS 100
+#define EDGE_DRAIN_MAX 65536 /* bytes of a failed-over response read to keep its connection */
+#define EDGE_DRAIN_MS 1      /* and how long to wait for them */
 
 struct edge;
 struct edge_worker;
@@ -109,6 +113,7 @@ struct edge_req {
     double t_activity; /* the origin's last sign of life in this attempt (response timeout) */
     /* per attempt */
     int connected, status, has_pending, pending_error;
+    int draining; /* reading the rest of a response that fails over (pending says where) */
     enum edge_step pending;
     enum edge_reason pending_reason;
     char reason[64];
@@ -157,6 +162,7 @@ struct edge_worker {
     int nsocks;
     const struct timeval *resp_tv[EDGE_MAX_ORIGINS]; /* common timeouts: response timeouts */
     const struct timeval *watch_tv;
+    struct timeval drain_tv;
     struct timeval resp_tv_plain[EDGE_MAX_ORIGINS], watch_tv_plain;
     double now; /* now_s() at the start of the current curl call (see touch()) */
     uint64_t rng;
@@ -810,6 +816,12 @@ static void resp_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (r->draining) {
+        /* the rest of the failed-over response did not come at once: give up the connection */
+        remove_transfer(r);
+        proceed(r, r->pending, r->pending_reason);
+        return;
+    }
     if (idle_ms + 1 < o->response_timeout_ms) {
         struct timeval tv;
         ms_timeval(o->response_timeout_ms - idle_ms, &tv);
@@ -896,6 +908,18 @@ static int begin_reply(struct edge_req *r)
     return 0;
 }
 
+/* A response that fails over is read to its end, rather than aborted (which closes the origin
+ * connection), when its body is known to be small. */
+static int can_drain(struct edge_req *r)
+{
+    curl_off_t cl = -1;
+
+    if (r->head || r->status == 204 || r->status == 304)
+        return 1;
+    return curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+           cl >= 0 && cl <= EDGE_DRAIN_MAX;
+}
+
 static size_t header_cb(char *data, size_t size, size_t n, void *arg)
 {
     struct edge_req *r = arg;
@@ -905,7 +929,7 @@ static size_t header_cb(char *data, size_t size, size_t n, void *arg)
 
     if (r->viewer_gone || !r->vreq)
         return 0;
-    if (r->streaming)
+    if (r->streaming || r->draining)
         return len; /* trailers */
     if (r->connected)
         touch(r); /* bytes arrived */
@@ -954,6 +978,14 @@ static size_t header_cb(char *data, size_t size, size_t n, void *arg)
         r->has_pending = 1;
         r->pending = step;
         r->pending_reason = why;
+        if (can_drain(r)) {
+            /* the body is small and most likely here already: read it, so that the origin
+             * connection stays open for the next request, but wait no longer than
+             * EDGE_DRAIN_MS for it (resp_timeout_cb) */
+            r->draining = 1;
+            evtimer_add(r->resp_timer, &r->w->drain_tv);
+            return len;
+        }
         return 0; /* aborts this transfer; transfer_done() carries out the step */
     }
     /* a header line: keep it NUL-separated, without the line end; folded lines join the last */
@@ -985,6 +1017,8 @@ static size_t write_cb(char *data, size_t size, size_t n, void *arg)
     struct bufferevent *bev;
     size_t queued;
 
+    if (r->draining && !r->viewer_gone)
+        return len; /* a failed-over response's body: dropped */
     if (r->viewer_gone || !r->vreq || !r->streaming)
         return 0;
     bev = evhttp_connection_get_bufferevent(r->vcon);
@@ -1147,6 +1181,7 @@ static void start_attempt(struct edge_req *r)
 
     r->connected = 0;
     r->status = 0;
+    r->draining = 0;
     r->has_pending = 0;
     r->pending_error = 0;
     buf_reset(&r->resp_hdrs);
@@ -1670,6 +1705,7 @@ static cfdr_code worker_init(struct edge *e, struct edge_worker *w, struct event
         if (!w->resp_tv[i])
             w->resp_tv[i] = &w->resp_tv_plain[i];
     }
+    ms_timeval(EDGE_DRAIN_MS, &w->drain_tv);
     ms_timeval(EDGE_WATCH_DELAY_MS, &w->watch_tv_plain);
     w->watch_tv = event_base_init_common_timeout(w->base, &w->watch_tv_plain);
     if (!w->watch_tv)
