@@ -1,6 +1,7 @@
 /* cmd_edge: `cfdr edge` — the local edge in the foreground. Origins and failover settings come
  * from a CloudFront DistributionConfig file (--distribution-config, with --origin-map for each
- * origin), or from the flags, else from cfdr.json's origin_group, else CloudFront's defaults. */
+ * origin), or from the flags, else from cfdr.json's origin_group, else CloudFront's defaults.
+ * The JSON access log goes to stdout, to --access-log FILE, or nowhere with --access-log off. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,7 +178,10 @@ cfdr_code cmd_edge(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_
         rc = config_from_flags(app, inv, ec, err);
     if (rc || (rc = cli_get_long(inv, "workers", 1, 64, &workers, err)))
         goto out;
-    if (cli_get(inv, "access-log") && strcmp(cli_get(inv, "access-log"), "-") != 0) {
+    /* "off": no access log at all, so the edge does not even build the lines */
+    if (cli_get(inv, "access-log") && strcmp(cli_get(inv, "access-log"), "off") == 0) {
+        ctx.access = NULL;
+    } else if (cli_get(inv, "access-log") && strcmp(cli_get(inv, "access-log"), "-") != 0) {
         ctx.access = fopen(cli_get(inv, "access-log"), "a");
         if (!ctx.access) {
             rc = err_set(err, CFDR_E_IO, "--access-log: cannot open %s: %s",
@@ -190,7 +194,7 @@ cfdr_code cmd_edge(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_
     o.listen = cli_get(inv, "listen") ? cli_get(inv, "listen") : "127.0.0.1:8080";
     o.admin_listen = cli_get(inv, "admin");
     o.workers = (int)workers;
-    o.access_log = on_access;
+    o.access_log = ctx.access ? on_access : NULL;
     o.access_log_ud = &ctx;
     o.ready = on_ready;
     o.ready_ud = &ctx;

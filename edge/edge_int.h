@@ -3,7 +3,8 @@
  * the module's contract; nothing outside edge/ includes it.
  *
  * edge_route owns the compiled routing table (struct edge_routes, plain data, no heap);
- * edge_metrics owns the shared atomic counters (struct edge_metrics, plain data, no heap).
+ * edge_metrics owns the counters (struct edge_metrics, plain data, no heap): one per worker,
+ * written only by that worker, summed by readers with edge_metrics_sum().
  */
 #ifndef CFDR_EDGE_INT_H
 #define CFDR_EDGE_INT_H
@@ -78,6 +79,9 @@ void edge_metrics_attempt(struct edge_metrics *m, int role, int origin, enum edg
 void edge_metrics_outcome(struct edge_metrics *m, enum edge_outcome o);
 void edge_metrics_failover(struct edge_metrics *m, enum edge_reason why);
 void edge_metrics_high_water(struct edge_metrics *m, uint64_t bytes);
+void edge_metrics_in_flight(struct edge_metrics *m, int delta);
+/* Adds m's counters to sum's (in_flight summed, high water the larger, used flags or'ed). */
+void edge_metrics_sum(struct edge_metrics *sum, const struct edge_metrics *m);
 cfdr_code edge_metrics_write(const struct edge_metrics *m, const struct edge_routes *r,
                              struct buf *out);
 

@@ -1,4 +1,8 @@
-/* edge_metrics: the edge's shared counters and their Prometheus text exposition (format 0.0.4). */
+/* edge_metrics: the edge's counters and their Prometheus text exposition (format 0.0.4).
+ *
+ * Each worker owns one struct edge_metrics and is its only writer, so an update is a relaxed load
+ * and store (no locked instruction, no cache line shared with another worker); readers on other
+ * threads load the counters atomically and sum the workers' (edge_metrics_sum). */
 #include "edge_int.h"
 
 #include <string.h>
@@ -33,44 +37,79 @@ void edge_metrics_init(struct edge_metrics *m, const struct edge_routes *r)
     }
 }
 
+static uint64_t ld(const _Atomic uint64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* v += n by the counter's only writer. */
+static void bump(_Atomic uint64_t *v, uint64_t n)
+{
+    atomic_store_explicit(v, ld(v) + n, memory_order_relaxed);
+}
+
 void edge_metrics_attempt(struct edge_metrics *m, int role, int origin, enum edge_result res,
                           double latency_s)
 {
     struct edge_origin_metrics *om = &m->origin[role ? 1 : 0][origin];
     size_t b = 0;
 
-    atomic_fetch_add_explicit(&om->attempts[res], 1, memory_order_relaxed);
+    bump(&om->attempts[res], 1);
     if (res != EDGE_RES_RESPONSE)
         return;
     while (b < EDGE_NBUCKETS - 1 && latency_s > bucket_le[b])
         b++;
-    atomic_fetch_add_explicit(&om->buckets[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&om->count, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&om->sum_us, (uint64_t)(latency_s * 1e6), memory_order_relaxed);
+    bump(&om->buckets[b], 1);
+    bump(&om->count, 1);
+    bump(&om->sum_us, (uint64_t)(latency_s * 1e6));
 }
 
 void edge_metrics_outcome(struct edge_metrics *m, enum edge_outcome o)
 {
-    atomic_fetch_add_explicit(&m->outcomes[o], 1, memory_order_relaxed);
+    bump(&m->outcomes[o], 1);
 }
 
 void edge_metrics_failover(struct edge_metrics *m, enum edge_reason why)
 {
-    atomic_fetch_add_explicit(&m->failovers[why & 3], 1, memory_order_relaxed);
+    bump(&m->failovers[why & 3], 1);
+}
+
+void edge_metrics_in_flight(struct edge_metrics *m, int delta)
+{
+    atomic_store_explicit(&m->in_flight,
+                          atomic_load_explicit(&m->in_flight, memory_order_relaxed) + delta,
+                          memory_order_relaxed);
 }
 
 void edge_metrics_high_water(struct edge_metrics *m, uint64_t bytes)
 {
-    uint64_t cur = atomic_load_explicit(&m->high_water, memory_order_relaxed);
-    while (bytes > cur &&
-           !atomic_compare_exchange_weak_explicit(&m->high_water, &cur, bytes, memory_order_relaxed,
-                                                  memory_order_relaxed))
-        ;
+    if (bytes > ld(&m->high_water))
+        atomic_store_explicit(&m->high_water, bytes, memory_order_relaxed);
 }
 
-static uint64_t ld(const _Atomic uint64_t *v)
+void edge_metrics_sum(struct edge_metrics *sum, const struct edge_metrics *m)
 {
-    return atomic_load_explicit(v, memory_order_relaxed);
+    for (int i = 0; i < EDGE_OUT_N; i++)
+        bump(&sum->outcomes[i], ld(&m->outcomes[i]));
+    for (int i = 0; i < 4; i++)
+        bump(&sum->failovers[i], ld(&m->failovers[i]));
+    atomic_store_explicit(&sum->in_flight,
+                          atomic_load_explicit(&sum->in_flight, memory_order_relaxed) +
+                              atomic_load_explicit(&m->in_flight, memory_order_relaxed),
+                          memory_order_relaxed);
+    edge_metrics_high_water(sum, ld(&m->high_water));
+    for (int role = 0; role < 2; role++)
+        for (int o = 0; o < EDGE_MAX_ORIGINS; o++) {
+            struct edge_origin_metrics *d = &sum->origin[role][o];
+            const struct edge_origin_metrics *s = &m->origin[role][o];
+            d->used |= s->used;
+            for (int i = 0; i < EDGE_RES_N; i++)
+                bump(&d->attempts[i], ld(&s->attempts[i]));
+            for (int i = 0; i < EDGE_NBUCKETS; i++)
+                bump(&d->buckets[i], ld(&s->buckets[i]));
+            bump(&d->count, ld(&s->count));
+            bump(&d->sum_us, ld(&s->sum_us));
+        }
 }
 
 /* A label value as Prometheus wants it: backslash, quote and newline escaped. */

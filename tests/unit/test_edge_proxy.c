@@ -467,6 +467,293 @@ static void test_origin_dies_or_stalls_after_reply_started(void **state)
     tedge_stop(&t);
 }
 
+/* ---------------------------------------------------------------- a trickling origin */
+
+/* An origin on a thread that answers each connection with its parts spaced gap_ms apart, then
+ * holds the connection hold_ms before closing it. */
+struct trickle {
+    int lfd, port, gap_ms, hold_ms;
+    const char *const *parts; /* NULL-terminated, sent one by one */
+    int connections;          /* connections to serve before the thread ends */
+    pthread_t th;
+};
+
+static void *trickle_main(void *arg)
+{
+    struct trickle *tr = arg;
+
+    for (int c = 0; c < tr->connections; c++) {
+        struct pollfd p = {tr->lfd, POLLIN, 0};
+        char req[4096];
+        size_t got = 0;
+        double deadline = t_now() + 10;
+        int fd;
+        if (poll(&p, 1, 10000) <= 0)
+            return NULL;
+        fd = accept(tr->lfd, NULL, NULL);
+        if (fd < 0)
+            return NULL;
+        while (got < sizeof(req) - 1 && t_now() < deadline) { /* the request's header block */
+            struct pollfd q = {fd, POLLIN, 0};
+            ssize_t n;
+            if (poll(&q, 1, 1000) <= 0)
+                continue;
+            n = recv(fd, req + got, sizeof(req) - 1 - got, 0);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+            req[got] = '\0';
+            if (strstr(req, "\r\n\r\n"))
+                break;
+        }
+        for (size_t i = 0; tr->parts[i]; i++) {
+            if (i > 0)
+                usleep((useconds_t)tr->gap_ms * 1000);
+            if (send(fd, tr->parts[i], strlen(tr->parts[i]), MSG_NOSIGNAL) < 0)
+                break;
+        }
+        usleep((useconds_t)tr->hold_ms * 1000);
+        close(fd);
+    }
+    return NULL;
+}
+
+static void trickle_start(struct trickle *tr, const char *const *parts, int gap_ms, int hold_ms,
+                          int conns)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof(a);
+    memset(tr, 0, sizeof(*tr));
+    tr->parts = parts;
+    tr->gap_ms = gap_ms;
+    tr->hold_ms = hold_ms;
+    tr->connections = conns;
+    tr->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(tr->lfd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(tr->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(tr->lfd, 8), 0);
+    assert_int_equal(getsockname(tr->lfd, (struct sockaddr *)&a, &al), 0);
+    tr->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&tr->th, NULL, trickle_main, tr), 0);
+}
+
+static void trickle_stop(struct trickle *tr)
+{
+    pthread_join(tr->th, NULL);
+    close(tr->lfd);
+}
+
+/* Response timeout 1 s: an origin whose header lines and body come 400 ms apart (2 s in all) is
+ * served, never timed out; one that stalls 300 ms into its body is cut 1 s after its last bytes
+ * (1.3 s after the request), and no failover happens once the reply has started. */
+static void test_response_timeout_counts_from_the_last_bytes(void **state)
+{
+    static const char *const slow[] = {"HTTP/1.1 200 OK\r\n",
+                                       "Content-Length: 12\r\n",
+                                       "x-region: trickle\r\n",
+                                       "\r\n",
+                                       "hello ",
+                                       "world\n",
+                                       NULL};
+    static const char *const stall[] = {"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", "partial",
+                                        NULL};
+    struct trickle tr;
+    struct tedge t;
+    struct tresp r;
+    struct edge_stats s;
+    char url[64], v[64];
+    cfdr_err err;
+    (void)state;
+
+    trickle_start(&tr, slow, 400, 100, 1);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", tr.port);
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(edge_config_simple(&t.cfg, url, "us-east-1", west.url, "us-west-2", all_codes,
+                                        8, 1, 1000, 1000, &err),
+                     CFDR_OK);
+    assert_int_equal(tedge_start(&t), CFDR_OK);
+    http_get(t.url, &r);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(tresp_header(&r, "x-region", v, sizeof(v)), "trickle");
+    assert_string_equal(buf_str(&r.body), "hello world\n");
+    assert_true(r.secs >= 1.9); /* longer than the timeout, in steps shorter than it */
+    tresp_free(&r);
+    trickle_stop(&tr);
+    edge_stats(t.e, &s);
+    assert_int_equal(s.timed_out, 0);
+    assert_int_equal(s.attempts_secondary, 0);
+    tedge_stop(&t);
+
+    trickle_start(&tr, stall, 300, 2500, 1);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", tr.port);
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(edge_config_simple(&t.cfg, url, "us-east-1", west.url, "us-west-2", all_codes,
+                                        8, 1, 1000, 1000, &err),
+                     CFDR_OK);
+    assert_int_equal(tedge_start(&t), CFDR_OK);
+    http_get(t.url, &r);
+    assert_int_not_equal(r.rc, CURLE_OK); /* truncated */
+    assert_int_equal(r.status, 200);
+    assert_string_equal(buf_str(&r.body), "partial");
+    assert_true(r.secs >= 1.25 && r.secs < 1.9);
+    tresp_free(&r);
+    trickle_stop(&tr);
+    assert_true(tedge_wait_requests(&t, 1, 5));
+    edge_stats(t.e, &s);
+    assert_int_equal(s.aborted, 1);
+    assert_int_equal(s.attempts_secondary, 0);
+    tedge_stop(&t);
+}
+
+/* A keep-alive origin on a thread: every request on every connection gets `answer` (sent whole);
+ * it counts the connections it accepted and the requests it answered. */
+struct kaorigin {
+    int lfd, port;
+    const char *answer;
+    atomic_int accepted, answered, stop;
+    pthread_t th;
+};
+
+static void *kaorigin_main(void *arg)
+{
+    struct kaorigin *k = arg;
+    struct pollfd fds[16];
+    char bufs[16][2048];
+    size_t lens[16];
+    int n = 1;
+    double deadline = t_now() + 30;
+
+    fds[0].fd = k->lfd;
+    fds[0].events = POLLIN;
+    while (!atomic_load(&k->stop) && t_now() < deadline) {
+        if (poll(fds, (nfds_t)n, 50) <= 0)
+            continue;
+        if ((fds[0].revents & POLLIN) && n < 16) {
+            int fd = accept(k->lfd, NULL, NULL);
+            if (fd >= 0) {
+                fds[n].fd = fd;
+                fds[n].events = POLLIN;
+                fds[n].revents = 0;
+                lens[n++] = 0;
+                atomic_fetch_add(&k->accepted, 1);
+            }
+        }
+        for (int i = 1; i < n; i++) {
+            char *end;
+            ssize_t got;
+            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            got = recv(fds[i].fd, bufs[i] + lens[i], sizeof(bufs[i]) - 1 - lens[i], 0);
+            if (got <= 0) { /* closed by the edge: forget it */
+                close(fds[i].fd);
+                fds[i] = fds[n - 1];
+                memcpy(bufs[i], bufs[n - 1], lens[n - 1]);
+                lens[i] = lens[n - 1];
+                n--;
+                i--;
+                continue;
+            }
+            lens[i] += (size_t)got;
+            bufs[i][lens[i]] = '\0';
+            while ((end = strstr(bufs[i], "\r\n\r\n")) != NULL) { /* GETs: no bodies */
+                size_t used = (size_t)(end + 4 - bufs[i]);
+                send(fds[i].fd, k->answer, strlen(k->answer), MSG_NOSIGNAL);
+                atomic_fetch_add(&k->answered, 1);
+                memmove(bufs[i], bufs[i] + used, lens[i] - used + 1);
+                lens[i] -= used;
+            }
+        }
+    }
+    for (int i = 1; i < n; i++)
+        close(fds[i].fd);
+    return NULL;
+}
+
+static void kaorigin_start(struct kaorigin *k, const char *answer)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof(a);
+    memset(k, 0, sizeof(*k));
+    k->answer = answer;
+    k->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(k->lfd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(k->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(k->lfd, 16), 0);
+    assert_int_equal(getsockname(k->lfd, (struct sockaddr *)&a, &al), 0);
+    k->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&k->th, NULL, kaorigin_main, k), 0);
+}
+
+static void kaorigin_stop(struct kaorigin *k)
+{
+    atomic_store(&k->stop, 1);
+    pthread_join(k->th, NULL);
+    close(k->lfd);
+}
+
+/* A primary answering 503 with a small body fails over at once and keeps its connection: ten
+ * requests, one connection. One that promises a body and sends none fails over within a few ms
+ * (not at the response timeout) and its connection is dropped. */
+static void test_failover_on_status_keeps_the_connection(void **state)
+{
+    struct kaorigin k;
+    struct tedge t;
+    struct edge_stats s;
+    char url[64], v[64];
+    cfdr_err err;
+    (void)state;
+
+    kaorigin_start(&k, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 5\r\n\r\ndown\n");
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", k.port);
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(edge_config_simple(&t.cfg, url, "us-east-1", west.url, "us-west-2", all_codes,
+                                        8, 1, 1000, 1000, &err),
+                     CFDR_OK);
+    assert_int_equal(tedge_start(&t), CFDR_OK);
+    for (int i = 0; i < 10; i++) {
+        struct tresp r;
+        http_get(t.url, &r);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(tresp_header(&r, "x-region", v, sizeof(v)), "west");
+        tresp_free(&r);
+    }
+    assert_int_equal(atomic_load(&k.answered), 10);
+    assert_int_equal(atomic_load(&k.accepted), 1);
+    edge_stats(t.e, &s);
+    assert_int_equal(s.failovers_status, 10);
+    tedge_stop(&t);
+    kaorigin_stop(&k);
+
+    kaorigin_start(&k, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100\r\n\r\n");
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", k.port);
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(edge_config_simple(&t.cfg, url, "us-east-1", west.url, "us-west-2", all_codes,
+                                        8, 1, 1000, 1000, &err),
+                     CFDR_OK);
+    assert_int_equal(tedge_start(&t), CFDR_OK);
+    for (int i = 0; i < 3; i++) {
+        struct tresp r;
+        http_get(t.url, &r);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(tresp_header(&r, "x-region", v, sizeof(v)), "west");
+        assert_true(r.secs < 0.5);
+        tresp_free(&r);
+    }
+    assert_int_equal(atomic_load(&k.accepted), 3);
+    edge_stats(t.e, &s);
+    assert_int_equal(s.failovers_status, 3);
+    assert_int_equal(s.timed_out, 0);
+    tedge_stop(&t);
+    kaorigin_stop(&k);
+}
+
 /* A fresh connection reset after the request went out: GET is re-sent (and fails over), a POST
  * is not re-sent (the origin may have acted on it): 502 after one attempt. */
 static void test_connection_reset_after_request(void **state)
@@ -827,6 +1114,8 @@ int main(void)
         cmocka_unit_test_setup(test_100mb_streams_with_flat_memory, setup),
         cmocka_unit_test_setup(test_viewer_disconnects, setup),
         cmocka_unit_test_setup(test_origin_dies_or_stalls_after_reply_started, setup),
+        cmocka_unit_test_setup(test_response_timeout_counts_from_the_last_bytes, setup),
+        cmocka_unit_test_setup(test_failover_on_status_keeps_the_connection, setup),
         cmocka_unit_test_setup(test_connection_reset_after_request, setup),
         cmocka_unit_test_setup(test_reused_connection_closed_by_origin_is_no_outage, setup),
         cmocka_unit_test_setup(test_free_with_requests_in_flight, setup),
