@@ -51,7 +51,7 @@ static const struct cli_option edge_opts[] = {
      "point a DistributionConfig origin at a local stand-in"},
     {"primary-region", 0, "R", 0, "region label of the primary, for metrics and logs"},
     {"secondary-region", 0, "R", 0, "region label of the secondary"},
-    {"access-log", 0, "FILE", 0, "append the JSON access log to FILE (default: stdout)"},
+    {"access-log", 0, "FILE", 0, "append the JSON access log to FILE, or off (default: stdout)"},
     {"workers", 0, "N", 0, "event loops serving viewers (default 1)"},
     {0},
 };
