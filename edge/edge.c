@@ -52,6 +52,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1852,6 +1853,13 @@ cfdr_code edge_new(struct event_base *base, const struct edge_options *o, struct
     for (int i = 1; i < e->nworkers; i++)
         if ((rc = worker_start_thread(&e->workers[i], err)))
             goto fail;
+    {
+        struct sigaction sa;
+        if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+            log_msg(e->log, CFDR_LOG_WARN,
+                    "edge: SIGPIPE is not ignored: a viewer that goes away mid-reply can kill "
+                    "the process (ignore it with signal(SIGPIPE, SIG_IGN) before edge_new())");
+    }
     log_msg(e->log, CFDR_LOG_INFO, "edge: listening on %s (port %d, %d worker%s), admin on %s",
             listen_addr, e->port, e->nworkers, e->nworkers > 1 ? "s" : "", admin_addr);
     *out = e;

@@ -17,7 +17,9 @@
  * Ownership: edge_new() copies everything it needs from the options and the config (the caller
  * may free them afterwards); edge_free() stops listening, aborts every in-flight transfer, closes
  * every connection and frees everything. The caller keeps its event_base and frees it after
- * edge_free(). curl_global_init() is the caller's job (main() does it once).
+ * edge_free(). curl_global_init() is the caller's job (main() does it once), and so is ignoring
+ * SIGPIPE: libevent writes to viewers with writev(), which raises it when a viewer has gone away
+ * mid-reply (edge_new() logs a warning when SIGPIPE is still at its default action).
  *
  * Metrics (Prometheus text format 0.0.4, GET /metrics on the admin listener; GET /healthz):
  *   cfdr_edge_requests_total{outcome}     one per viewer request, outcome is one of
