@@ -31,6 +31,11 @@ struct provider_edge {
     char url[512];
     char primary_value[64]; /* served_by_header value of the primary (its region) */
     char secondary_value[64];
+    /* The origins themselves, for direct probes that tell them apart when they send no
+     * served_by_header (PRODUCT.md section 4) and that see when the primary really went down
+     * (AWS: PauseService is asynchronous). Empty when unknown. */
+    char primary_url[512];
+    char secondary_url[512];
 };
 
 struct provider;
@@ -54,6 +59,17 @@ struct provider_ops {
      * not create (AWS; local mode starts every process itself). */
     cfdr_code (*destroy)(struct provider *p, int delete_services, size_t *removed, size_t *gone,
                          cfdr_err *err);
+    /* Alarms (PRODUCT.md section 5). alarms_setup creates what notifies (topics and
+     * subscriptions, or the local evaluator and its targets) and the alarms, recording each in
+     * the state the moment it exists; re-running it changes nothing that already matches.
+     * alarms_status adds "alarms": [{name, region, state, reason, updated_at, ...}] to out.
+     * alarms_test fires a real notification for the alarm `name` (NULL: every alarm) the way
+     * SetAlarmState does, and adds "tested": [...] to out. destroy removes alarms, topics and
+     * subscriptions too. NULL when the mode has no alarms yet (the command says so). */
+    cfdr_code (*alarms_setup)(struct provider *p, json_object *out, cfdr_err *err);
+    cfdr_code (*alarms_status)(struct provider *p, json_object *out, cfdr_err *err);
+    cfdr_code (*alarms_test)(struct provider *p, const char *name, json_object *out,
+                             cfdr_err *err);
     void (*close)(struct provider *p);
 };
 
