@@ -232,6 +232,27 @@ def cloudfront_get_distribution_until_deployed():
 
 
 @test("cloudfront")
+def cloudfront_monitoring_subscription():
+    cli = lane_cli()
+    enabled = {"RealtimeMetricsSubscriptionConfig": {"RealtimeMetricsSubscriptionStatus": "Enabled"}}
+    cli.fails("NoSuchMonitoringSubscription", "cloudfront", "get-monitoring-subscription", "--distribution-id", S["dist"])
+    cli.fails("NoSuchDistribution", "cloudfront", "create-monitoring-subscription", "--distribution-id", "ENOSUCHDIST000",
+              "--monitoring-subscription", json.dumps(enabled))
+    out = cli.ok("cloudfront", "create-monitoring-subscription", "--distribution-id", S["dist"], "--monitoring-subscription", json.dumps(enabled))
+    check(out["MonitoringSubscription"] == enabled, "created %r" % out)
+    out = cli.ok("cloudfront", "get-monitoring-subscription", "--distribution-id", S["dist"])
+    check(out["MonitoringSubscription"] == enabled, "read back %r" % out)
+    rc, out, err = cli.run("cloudfront", "delete-monitoring-subscription", "--distribution-id", S["dist"])
+    check(rc == 0, "delete: %s" % err[-300:])
+    cli.fails("NoSuchMonitoringSubscription", "cloudfront", "delete-monitoring-subscription", "--distribution-id", S["dist"])
+    # Left enabled: cloudfront_delete_when_disabled_and_deployed sees it go with the distribution.
+    cli.ok("cloudfront", "create-monitoring-subscription", "--distribution-id", S["dist"], "--monitoring-subscription", json.dumps(enabled))
+    reqs = requests_since(0)
+    paths = [r["path"] for r in reqs if r["operation"] and "MonitoringSubscription" in r["operation"]]
+    check(all(p.endswith("/monitoring-subscription/") or p.endswith("/monitoring-subscription") for p in paths), "paths %r" % paths)
+
+
+@test("cloudfront")
 def cloudfront_delete_while_enabled_is_refused():
     lane_cli().fails("DistributionNotDisabled", "cloudfront", "delete-distribution", "--id", S["dist"], "--if-match", S["etag0"])
 
@@ -269,6 +290,7 @@ def cloudfront_delete_when_disabled_and_deployed():
     rc, out, err = cli.run("cloudfront", "delete-distribution", "--id", S["dist"], "--if-match", S["etag1"])
     check(rc == 0 and out is None, "delete: %d %s" % (rc, err[-300:]))
     cli.fails("NoSuchDistribution", "cloudfront", "get-distribution", "--id", S["dist"])
+    cli.fails("NoSuchDistribution", "cloudfront", "get-monitoring-subscription", "--distribution-id", S["dist"])
 
 
 @test("cloudfront")

@@ -629,6 +629,40 @@ def cloudfront_lifecycle_in_process():
 
 
 @test
+def cloudfront_monitoring_subscription_in_process():
+    ep = _endpoint()
+    _, created, _ = _call(ep, "cloudfront", "CreateDistributionWithTags", {"DistributionConfigWithTags": _fixture()})
+    dist_id = created["Distribution"]["Id"]
+    enabled = {"RealtimeMetricsSubscriptionConfig": {"RealtimeMetricsSubscriptionStatus": "Enabled"}}
+    status, parsed, _ = _call(ep, "cloudfront", "GetMonitoringSubscription", {"DistributionId": dist_id})
+    check(status == 404 and _code(parsed) == "NoSuchMonitoringSubscription", "none yet: %r" % parsed)
+    status, parsed, _ = _call(ep, "cloudfront", "CreateMonitoringSubscription", {"DistributionId": "ENOSUCHDIST000", "MonitoringSubscription": enabled})
+    check(status == 404 and _code(parsed) == "NoSuchDistribution", "unknown distribution: %r" % parsed)
+    status, parsed, _ = _call(ep, "cloudfront", "CreateMonitoringSubscription", {"DistributionId": dist_id, "MonitoringSubscription": {"RealtimeMetricsSubscriptionConfig": {"RealtimeMetricsSubscriptionStatus": "On"}}})
+    check(status == 400 and _code(parsed) == "InvalidArgument", "enum checked: %r" % parsed)
+    status, parsed, _ = _call(ep, "cloudfront", "CreateMonitoringSubscription", {"DistributionId": dist_id, "MonitoringSubscription": enabled})
+    check(status == 200 and parsed["MonitoringSubscription"] == enabled, "created: %r" % parsed)
+    status, parsed, _ = _call(ep, "cloudfront", "GetMonitoringSubscription", {"DistributionId": dist_id})
+    check(status == 200 and parsed["MonitoringSubscription"] == enabled, "read back: %r" % parsed)
+    status, parsed, _ = _call(ep, "cloudfront", "DeleteMonitoringSubscription", {"DistributionId": dist_id})
+    check(status == 200, "deleted: %r" % parsed)
+    status, parsed, _ = _call(ep, "cloudfront", "DeleteMonitoringSubscription", {"DistributionId": dist_id})
+    check(status == 404 and _code(parsed) == "NoSuchMonitoringSubscription", "deleted twice: %r" % parsed)
+    # The subscription belongs to the distribution: deleting the distribution removes it.
+    _call(ep, "cloudfront", "CreateMonitoringSubscription", {"DistributionId": dist_id, "MonitoringSubscription": enabled})
+    _, got, _ = _call(ep, "cloudfront", "GetDistributionConfig", {"Id": dist_id})
+    config = got["DistributionConfig"]
+    config["Enabled"] = False
+    _, updated, _ = _call(ep, "cloudfront", "UpdateDistribution", {"Id": dist_id, "DistributionConfig": config, "IfMatch": got["ETag"]})
+    for _ in range(3):
+        _call(ep, "cloudfront", "GetDistribution", {"Id": dist_id})
+    status, _, _ = _call(ep, "cloudfront", "DeleteDistribution", {"Id": dist_id, "IfMatch": updated["ETag"]})
+    check(status == 204, "distribution deleted")
+    status, parsed, _ = _call(ep, "cloudfront", "GetMonitoringSubscription", {"DistributionId": dist_id})
+    check(status == 404 and _code(parsed) == "NoSuchDistribution", "gone with it: %r" % parsed)
+
+
+@test
 def cloudfront_list_pagination_and_tags():
     ep = _endpoint()
     ids = []

@@ -244,6 +244,36 @@ class CloudFrontBackend(Backend):
         self.order.remove(rec["id"])
         return {}
 
+    # ---- monitoring subscriptions (the additional CloudWatch metrics) -------------------
+    # One per distribution, stored in its record, so it goes when the distribution is deleted.
+    # CreateMonitoringSubscription sets the configuration whether or not one exists (AWS
+    # documents it as "enables or disables" the metrics, and Terraform's provider updates
+    # through it); the model's MonitoringSubscriptionAlreadyExists is never answered here.
+    def op_CreateMonitoringSubscription(self, call):
+        rec = self._get(call, call.params["DistributionId"])
+        sub = copy.deepcopy(call.params.get("MonitoringSubscription") or {})
+        rec["monitoring"] = sub
+        return {"MonitoringSubscription": copy.deepcopy(sub)}
+
+    def _monitoring(self, call):
+        rec = self._get(call, call.params["DistributionId"])
+        if rec.get("monitoring") is None:
+            raise self._err(
+                call,
+                "NoSuchMonitoringSubscription",
+                "A monitoring subscription does not exist for the specified distribution.",
+            )
+        return rec
+
+    def op_GetMonitoringSubscription(self, call):
+        rec = self._monitoring(call)
+        return {"MonitoringSubscription": copy.deepcopy(rec["monitoring"])}
+
+    def op_DeleteMonitoringSubscription(self, call):
+        rec = self._monitoring(call)
+        rec["monitoring"] = None
+        return {}
+
     def op_ListDistributions(self, call):
         marker = call.params.get("Marker", "")
         max_items = call.params.get("MaxItems")
