@@ -1128,3 +1128,130 @@ cfdr_code cf_find_distributions_by_tag(struct transport *t, const char *key, con
     *out = all;
     return CFDR_OK;
 }
+
+/* ---- monitoring subscriptions ---- */
+
+#define CF_MONITORING_PATH "/" CF_API_VERSION "/distributions"
+
+/* /2020-05-31/distributions/<id>/monitoring-subscription/ (the model's requestUri). */
+static cfdr_code monitoring_path(struct buf *path, const char *id, cfdr_err *err)
+{
+    CFDR_TRY(check_id(id, err));
+    if (buf_addf(path, "%s/%s/monitoring-subscription/", CF_MONITORING_PATH, id))
+        return err_set(err, CFDR_E_NOMEM, "out of memory");
+    return CFDR_OK;
+}
+
+/* <MonitoringSubscription>: Enabled or not. */
+static cfdr_code parse_monitoring(const struct aws_response *resp, int *enabled, cfdr_err *err)
+{
+    struct xml_doc *doc = NULL;
+    char status[CF_WORD_SIZE];
+    cfdr_code rc;
+
+    *enabled = 0;
+    rc = parse_body(resp, "MonitoringSubscription", &doc, err);
+    if (!rc)
+        rc = get_text(xml_child(xml_root(doc), "RealtimeMetricsSubscriptionConfig"),
+                      "RealtimeMetricsSubscriptionStatus", status, sizeof(status),
+                      xml_child(xml_root(doc), "RealtimeMetricsSubscriptionConfig") != NULL, err);
+    if (!rc && status[0] && strcmp(status, "Enabled") != 0 && strcmp(status, "Disabled") != 0)
+        rc = err_set(err, CFDR_E_PARSE,
+                     "RealtimeMetricsSubscriptionStatus '%.32s' is neither "
+                     "Enabled nor Disabled",
+                     status);
+    if (!rc)
+        *enabled = strcmp(status, "Enabled") == 0;
+    xml_doc_free(doc);
+    return rc;
+}
+
+cfdr_code cf_set_monitoring_subscription(struct transport *t, const char *id, int enabled,
+                                         struct aws_error *aerr, cfdr_err *err)
+{
+    struct aws_request rq;
+    struct aws_response resp;
+    struct xml_writer *w = NULL;
+    struct buf path, body;
+    int echoed;
+    cfdr_code rc;
+
+    aerr_clear(aerr);
+    aws_response_init(&resp);
+    buf_init(&path, BUF_MAX_SMALL);
+    buf_init(&body, BUF_MAX_SMALL);
+    if ((rc = monitoring_path(&path, id, err)))
+        goto out;
+    if ((rc = xml_writer_new("MonitoringSubscription", CF_XMLNS, &w, err)))
+        goto out;
+    xml_writer_start(w, "RealtimeMetricsSubscriptionConfig");
+    xml_writer_elem(w, "RealtimeMetricsSubscriptionStatus", enabled ? "Enabled" : "Disabled");
+    if ((rc = xml_writer_finish(w, &body, err)))
+        goto out;
+    request_init(&rq, "CreateMonitoringSubscription", "POST", buf_str(&path), NULL);
+    rq.body = buf_str(&body);
+    rq.body_len = buf_len(&body);
+    rc = aerr_pass(aerr, &resp, transport_call(t, &rq, &resp, err));
+    if (rc || resp.dry_run)
+        goto out;
+    rc = parse_monitoring(&resp, &echoed, err);
+    if (!rc && echoed != !!enabled)
+        rc = err_set(err, CFDR_E_PARSE, "the subscription came back %s",
+                     echoed ? "Enabled" : "Disabled");
+    if (rc)
+        bad_answer(err, rq.operation);
+out:
+    xml_writer_free(w);
+    buf_free(&body);
+    buf_free(&path);
+    aws_response_free(&resp);
+    return rc;
+}
+
+cfdr_code cf_get_monitoring_subscription(struct transport *t, const char *id, int *enabled,
+                                         struct aws_error *aerr, cfdr_err *err)
+{
+    struct aws_request rq;
+    struct aws_response resp;
+    struct buf path;
+    cfdr_code rc;
+
+    *enabled = 0;
+    aerr_clear(aerr);
+    aws_response_init(&resp);
+    buf_init(&path, BUF_MAX_SMALL);
+    if ((rc = monitoring_path(&path, id, err)))
+        goto out;
+    request_init(&rq, "GetMonitoringSubscription", "GET", buf_str(&path), NULL);
+    rc = aerr_pass(aerr, &resp, transport_call(t, &rq, &resp, err));
+    if (rc || resp.dry_run)
+        goto out;
+    rc = parse_monitoring(&resp, enabled, err);
+    if (rc)
+        bad_answer(err, rq.operation);
+out:
+    buf_free(&path);
+    aws_response_free(&resp);
+    return rc;
+}
+
+cfdr_code cf_delete_monitoring_subscription(struct transport *t, const char *id,
+                                            struct aws_error *aerr, cfdr_err *err)
+{
+    struct aws_request rq;
+    struct aws_response resp;
+    struct buf path;
+    cfdr_code rc;
+
+    aerr_clear(aerr);
+    aws_response_init(&resp);
+    buf_init(&path, BUF_MAX_SMALL);
+    if ((rc = monitoring_path(&path, id, err)))
+        goto out;
+    request_init(&rq, "DeleteMonitoringSubscription", "DELETE", buf_str(&path), NULL);
+    rc = aerr_pass(aerr, &resp, transport_call(t, &rq, &resp, err));
+out:
+    buf_free(&path);
+    aws_response_free(&resp);
+    return rc;
+}

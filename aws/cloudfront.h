@@ -10,6 +10,9 @@
  *   DeleteDistribution           cf_delete_distribution (If-Match)
  *   ListDistributions            cf_list_distributions_page, cf_list_distributions (all pages)
  *   ListTagsForResource          cf_list_tags; cf_find_distributions_by_tag walks both
+ *   CreateMonitoringSubscription cf_set_monitoring_subscription (the additional CloudWatch
+ *   GetMonitoringSubscription    cf_get_monitoring_subscription  metrics of a distribution,
+ *   DeleteMonitoringSubscription cf_delete_monitoring_subscription billed extra)
  *
  * What cfdr creates: two custom origins (HTTPS only, TLSv1.2), one origin group over them, the
  * default cache behaviour on the group (redirect-to-https, GET/HEAD/OPTIONS with GET/HEAD
@@ -63,6 +66,8 @@
 #define CF_ERR_INVALID_IF_MATCH_VERSION "InvalidIfMatchVersion"
 #define CF_ERR_ILLEGAL_UPDATE "IllegalUpdate"
 #define CF_ERR_NO_SUCH_RESOURCE "NoSuchResource"
+#define CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION "NoSuchMonitoringSubscription"
+#define CF_ERR_MONITORING_SUBSCRIPTION_EXISTS "MonitoringSubscriptionAlreadyExists"
 
 #define CF_MAX_FAILOVER_CODES 8 /* CloudFront accepts 8 distinct codes */
 #define CF_MAX_TAGS 50          /* tags per distribution */
@@ -266,5 +271,24 @@ cfdr_code cf_list_tags(struct transport *t, const char *arn, struct cf_tag_list 
 cfdr_code cf_find_distributions_by_tag(struct transport *t, const char *key, const char *value,
                                        struct cf_summary_list *out, struct aws_error *aerr,
                                        cfdr_err *err);
+
+/* ---- monitoring subscriptions (additional metrics) ---- */
+
+/* CreateMonitoringSubscription: RealtimeMetricsSubscriptionStatus Enabled (enabled != 0) or
+ * Disabled for distribution id. One subscription per distribution; it is deleted with the
+ * distribution. Where one exists already, AWS may answer CF_ERR_MONITORING_SUBSCRIPTION_EXISTS
+ * (declared by the model): callers read it back with cf_get_monitoring_subscription. */
+cfdr_code cf_set_monitoring_subscription(struct transport *t, const char *id, int enabled,
+                                         struct aws_error *aerr, cfdr_err *err);
+
+/* GetMonitoringSubscription: *enabled = 1 when the additional metrics are Enabled, 0 when the
+ * subscription says Disabled (or says nothing). No subscription at all is CFDR_E_AWS with
+ * CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION. Dry-run: *enabled = 0. */
+cfdr_code cf_get_monitoring_subscription(struct transport *t, const char *id, int *enabled,
+                                         struct aws_error *aerr, cfdr_err *err);
+
+/* DeleteMonitoringSubscription; none to delete is CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION. */
+cfdr_code cf_delete_monitoring_subscription(struct transport *t, const char *id,
+                                            struct aws_error *aerr, cfdr_err *err);
 
 #endif

@@ -17,6 +17,11 @@ const struct iam_policy_op iam_policy_ops[] = {
     {"cloudfront", "DeleteDistribution", ACTIONS("cloudfront:DeleteDistribution")},
     {"cloudfront", "ListDistributions", ACTIONS("cloudfront:ListDistributions")},
     {"cloudfront", "ListTagsForResource", ACTIONS("cloudfront:ListTagsForResource")},
+    {"cloudfront", "CreateMonitoringSubscription",
+     ACTIONS("cloudfront:CreateMonitoringSubscription")},
+    {"cloudfront", "GetMonitoringSubscription", ACTIONS("cloudfront:GetMonitoringSubscription")},
+    {"cloudfront", "DeleteMonitoringSubscription",
+     ACTIONS("cloudfront:DeleteMonitoringSubscription")},
     {"apprunner", "ListServices", ACTIONS("apprunner:ListServices")},
     {"apprunner", "DescribeService", ACTIONS("apprunner:DescribeService")},
     {"apprunner", "PauseService", ACTIONS("apprunner:PauseService")},
@@ -25,10 +30,27 @@ const struct iam_policy_op iam_policy_ops[] = {
      ACTIONS("apprunner:CreateService", "apprunner:TagResource", "iam:CreateServiceLinkedRole")},
     {"apprunner", "DeleteService", ACTIONS("apprunner:DeleteService")},
     {"apprunner", "ListOperations", ACTIONS("apprunner:ListOperations")},
+    {"cloudwatch", "PutMetricAlarm", ACTIONS("cloudwatch:PutMetricAlarm")},
+    {"cloudwatch", "DescribeAlarms", ACTIONS("cloudwatch:DescribeAlarms")},
+    {"cloudwatch", "DeleteAlarms", ACTIONS("cloudwatch:DeleteAlarms")},
+    {"cloudwatch", "SetAlarmState", ACTIONS("cloudwatch:SetAlarmState")},
+    {"sns", "CreateTopic", ACTIONS("sns:CreateTopic", "sns:TagResource")},
+    {"sns", "Subscribe", ACTIONS("sns:Subscribe")},
+    {"sns", "ListSubscriptionsByTopic", ACTIONS("sns:ListSubscriptionsByTopic")},
+    {"sns", "Unsubscribe", ACTIONS("sns:Unsubscribe")},
+    {"sns", "DeleteTopic", ACTIONS("sns:DeleteTopic")},
     {0},
 };
 
-enum scope { SCOPE_DISTRIBUTION, SCOPE_ANY, SCOPE_SERVICE, SCOPE_LINKED_ROLE, SCOPE_COUNT };
+enum scope {
+    SCOPE_DISTRIBUTION,
+    SCOPE_ANY,
+    SCOPE_SERVICE,
+    SCOPE_LINKED_ROLE,
+    SCOPE_ALARM,
+    SCOPE_TOPIC,
+    SCOPE_COUNT
+};
 
 /* Where each action applies; the statements come out in enum order. */
 static const struct {
@@ -42,6 +64,9 @@ static const struct {
     {"cloudfront:UpdateDistribution", SCOPE_DISTRIBUTION},
     {"cloudfront:DeleteDistribution", SCOPE_DISTRIBUTION},
     {"cloudfront:ListTagsForResource", SCOPE_DISTRIBUTION},
+    {"cloudfront:CreateMonitoringSubscription", SCOPE_DISTRIBUTION},
+    {"cloudfront:GetMonitoringSubscription", SCOPE_DISTRIBUTION},
+    {"cloudfront:DeleteMonitoringSubscription", SCOPE_DISTRIBUTION},
     {"cloudfront:ListDistributions", SCOPE_ANY},
     {"apprunner:ListServices", SCOPE_ANY},
     {"apprunner:CreateService", SCOPE_SERVICE},
@@ -52,10 +77,24 @@ static const struct {
     {"apprunner:DeleteService", SCOPE_SERVICE},
     {"apprunner:ListOperations", SCOPE_SERVICE},
     {"iam:CreateServiceLinkedRole", SCOPE_LINKED_ROLE},
+    {"cloudwatch:PutMetricAlarm", SCOPE_ALARM},
+    {"cloudwatch:DescribeAlarms", SCOPE_ALARM},
+    {"cloudwatch:DeleteAlarms", SCOPE_ALARM},
+    {"cloudwatch:SetAlarmState", SCOPE_ALARM},
+    {"sns:CreateTopic", SCOPE_TOPIC},
+    {"sns:TagResource", SCOPE_TOPIC},
+    {"sns:Subscribe", SCOPE_TOPIC},
+    {"sns:ListSubscriptionsByTopic", SCOPE_TOPIC},
+    {"sns:Unsubscribe", SCOPE_TOPIC},
+    {"sns:DeleteTopic", SCOPE_TOPIC},
 };
 
-static const char *const sids[SCOPE_COUNT] = {
-    "CfdrDistributions", "CfdrListings", "CfdrAppRunnerServices", "CfdrAppRunnerServiceLinkedRole"};
+static const char *const sids[SCOPE_COUNT] = {"CfdrDistributions",
+                                              "CfdrListings",
+                                              "CfdrAppRunnerServices",
+                                              "CfdrAppRunnerServiceLinkedRole",
+                                              "CfdrAlarms",
+                                              "CfdrAlarmTopics"};
 
 #define APPRUNNER_LINKED_ROLE                                                                      \
     "arn:aws:iam::*:role/aws-service-role/apprunner.amazonaws.com/AWSServiceRoleForAppRunner"
@@ -104,6 +143,12 @@ static json_object *resources(enum scope sc, const struct cfdr_config *cfg)
         return r;
     case SCOPE_LINKED_ROLE:
         return json_object_new_string(APPRUNNER_LINKED_ROLE);
+    case SCOPE_ALARM: /* the alarms are <project>-failover-active and <project>-edge-5xx */
+        snprintf(arn, sizeof(arn), "arn:aws:cloudwatch:*:*:alarm:%s-*", cfg ? cfg->project : "*");
+        return json_object_new_string(arn);
+    case SCOPE_TOPIC: /* one topic per alarm region: <project>-alarms */
+        snprintf(arn, sizeof(arn), "arn:aws:sns:*:*:%s-alarms", cfg ? cfg->project : "*");
+        return json_object_new_string(arn);
     default:
         return json_object_new_string("*");
     }
