@@ -711,6 +711,98 @@ static void test_errors_and_dry_run(void **state)
     awsep_check_log(fx, expected, sizeof(expected) / sizeof(expected[0]), 0);
 }
 
+/* The additional metrics: one monitoring subscription per distribution, set, read back,
+ * deleted; gone with the distribution. */
+static void test_monitoring_subscription(void **state)
+{
+    struct awsep_fx *fx = *state;
+    static const struct awsep_expect expected[] = {
+        {"GetMonitoringSubscription", CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION, 2, NULL},
+        {"DeleteMonitoringSubscription", CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION, 1, NULL},
+        {"CreateMonitoringSubscription", CF_ERR_NO_SUCH_DISTRIBUTION, 1, NULL},
+        {"GetMonitoringSubscription", CF_ERR_NO_SUCH_DISTRIBUTION, 1, NULL},
+    };
+    struct cf_distribution d = {0}, off = {0};
+    struct cf_dist_spec s;
+    struct aws_error ae;
+    struct transport *dry;
+    json_object *st, *log;
+    char id[CF_ID_SIZE];
+    size_t logged;
+    int enabled = -1;
+    cfdr_err e;
+
+    project_spec(&s, "cfdr-dr-demo-monitoring", "dr-demo", "monitoring");
+    CHECK_OK(cf_create_distribution(fx->t, &s, &d, &ae, &e));
+    snprintf(id, sizeof(id), "%s", d.id);
+    CHECK_AWS(cf_get_monitoring_subscription(fx->t, id, &enabled, &ae, &e),
+              CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION);
+    assert_int_equal(ae.http_status, 404);
+    assert_int_equal(enabled, 0);
+    CHECK_OK(cf_set_monitoring_subscription(fx->t, id, 1, &ae, &e));
+    CHECK_OK(cf_get_monitoring_subscription(fx->t, id, &enabled, &ae, &e));
+    assert_int_equal(enabled, 1);
+    /* the body is the model's document, in its namespace */
+    log = awsep_requests(&fx->ep);
+    {
+        json_object *last = NULL;
+        for (size_t i = 0; i < json_object_array_length(log); i++) {
+            json_object *r = json_object_array_get_idx(log, i);
+            const char *op = awsep_str(r, "operation");
+            if (op && strcmp(op, "CreateMonitoringSubscription") == 0)
+                last = r;
+        }
+        assert_non_null(last);
+        assert_non_null(strstr(awsep_str(last, "path"), "/2020-05-31/distributions/"));
+        assert_non_null(strstr(awsep_str(last, "path"), "/monitoring-subscription/"));
+    }
+    json_object_put(log);
+    CHECK_OK(cf_set_monitoring_subscription(fx->t, id, 0, &ae, &e));
+    CHECK_OK(cf_get_monitoring_subscription(fx->t, id, &enabled, &ae, &e));
+    assert_int_equal(enabled, 0);
+    CHECK_OK(cf_delete_monitoring_subscription(fx->t, id, &ae, &e));
+    CHECK_AWS(cf_delete_monitoring_subscription(fx->t, id, &ae, &e),
+              CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION);
+    CHECK_AWS(cf_get_monitoring_subscription(fx->t, id, &enabled, &ae, &e),
+              CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION);
+    CHECK_AWS(cf_set_monitoring_subscription(fx->t, "ENOSUCHDIST123", 1, &ae, &e),
+              CF_ERR_NO_SUCH_DISTRIBUTION);
+
+    /* deleting the distribution deletes its subscription */
+    CHECK_OK(cf_set_monitoring_subscription(fx->t, id, 1, &ae, &e));
+    CHECK_OK(cf_disable_distribution(fx->t, id, &off, &ae, &e));
+    awsep_control_do(&fx->ep, "POST", "/cloudfront/deploy", "{}");
+    cf_distribution_free(&off);
+    CHECK_OK(cf_get_distribution(fx->t, id, &off, &ae, &e));
+    CHECK_OK(cf_delete_distribution(fx->t, id, off.etag, &ae, &e));
+    CHECK_AWS(cf_get_monitoring_subscription(fx->t, id, &enabled, &ae, &e),
+              CF_ERR_NO_SUCH_DISTRIBUTION);
+    st = awsep_control(&fx->ep, "GET", "/state", NULL);
+    assert_non_null(strstr(json_object_to_json_string(st), "\"distributions\": { }") ||
+                    strstr(json_object_to_json_string(st), "\"distributions\":{}"));
+    json_object_put(st);
+
+    /* refused before anything is sent; dry run sends nothing */
+    logged = awsep_count(&fx->ep, NULL);
+    assert_int_equal(cf_set_monitoring_subscription(fx->t, "../x", 1, &ae, &e), CFDR_E_USAGE);
+    assert_int_equal(cf_get_monitoring_subscription(fx->t, "", &enabled, &ae, &e), CFDR_E_USAGE);
+    assert_int_equal(cf_delete_monitoring_subscription(fx->t, NULL, &ae, &e), CFDR_E_USAGE);
+    dry = awsep_dry_transport(fx);
+    CHECK_OK(cf_set_monitoring_subscription(dry, "E2QWRUHAPOMQZL", 1, &ae, &e));
+    assert_non_null(strstr(buf_str(&fx->dry),
+                           "/2020-05-31/distributions/E2QWRUHAPOMQZL/monitoring-subscription/"));
+    assert_non_null(strstr(buf_str(&fx->dry), "<RealtimeMetricsSubscriptionStatus>Enabled<"));
+    CHECK_OK(cf_delete_monitoring_subscription(dry, "E2QWRUHAPOMQZL", &ae, &e));
+    assert_non_null(strstr(buf_str(&fx->dry), "DELETE "));
+    assert_int_equal(fx->dry_runs, 2);
+    transport_free(dry);
+    assert_int_equal(awsep_count(&fx->ep, NULL), logged);
+
+    cf_distribution_free(&off);
+    cf_distribution_free(&d);
+    awsep_check_log(fx, expected, sizeof(expected) / sizeof(expected[0]), 0);
+}
+
 /* Every second CloudFront request is throttled: the transport retries, cfdr notices nothing. */
 static void test_throttling_storm(void **state)
 {
@@ -888,6 +980,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_pages_and_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_and_dry_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_monitoring_subscription, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttling_storm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unexpected_answers, setup_scripted, teardown),
     };
