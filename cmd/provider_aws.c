@@ -43,7 +43,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "aws/apprunner.h"
@@ -51,7 +53,9 @@
 #include "aws/buf.h"
 #include "aws/clock.h"
 #include "aws/cloudfront.h"
+#include "aws/cloudwatch.h"
 #include "aws/creds.h"
+#include "aws/sns.h"
 #include "aws/transport.h"
 #include "cmd/provider.h"
 
@@ -1022,6 +1026,11 @@ static json_object *copy_record(json_object *r)
     return o;
 }
 
+/* Alarms, topics, subscriptions: see the alarms block at the end. */
+static cfdr_code alarm_resource_status(struct provider *p, const char *kind, json_object *r,
+                                       json_object *o, cfdr_err *err);
+static cfdr_code destroy_alarms(struct provider *p, size_t *removed, size_t *gone, cfdr_err *err);
+
 static cfdr_code aws_status(struct provider *p, json_object *out, cfdr_err *err)
 {
     json_object *list = json_object_new_array();
@@ -1071,6 +1080,8 @@ static cfdr_code aws_status(struct provider *p, json_object *out, cfdr_err *err)
                 }
             }
             cf_distribution_free(&d);
+        } else if (kind) {
+            rc = alarm_resource_status(p, kind, r, o, err);
         }
         json_object_array_add(list, o);
     }
@@ -1262,11 +1273,798 @@ static cfdr_code aws_destroy(struct provider *p, int delete_services, size_t *re
                              cfdr_err *err)
 {
     *removed = *gone = 0;
-    /* Reverse order of creation: the distribution, then the services. */
+    /* Reverse order of creation: the alarms (with their topics and the distribution's
+     * monitoring subscription), the distribution, then the services. */
+    CFDR_TRY(destroy_alarms(p, removed, gone, err));
     CFDR_TRY(destroy_distribution(p, removed, gone, err));
     CFDR_TRY(destroy_service(p, "secondary", delete_services, removed, gone, err));
     CFDR_TRY(destroy_service(p, "primary", delete_services, removed, gone, err));
     return CFDR_OK;
+}
+
+/* ---- alarms (PRODUCT.md section 5; docs/ALARMS.md, "AWS mode") ----
+ *
+ * What alarms_setup records, each the moment AWS returns it:
+ *   kind "alarm_topic", id <region>: name, region, arn (one SNS topic per region that holds an
+ *       alarm: alarm actions must be same-region);
+ *   kind "alarm_subscription", id <region>:<protocol>:<12 hex of the endpoint's SHA-256>:
+ *       region, topic_arn, protocol, endpoint_shown (a URL cut to scheme and host: webhook URLs
+ *       carry tokens), arn, pending;
+ *   kind "monitoring_subscription", id <distribution id>: distribution_id, enabled;
+ *   kind "alarm", id <alarm name>: name, region, arn, metric.
+ * Re-running reads first (ListSubscriptionsByTopic, DescribeAlarms, GetMonitoringSubscription)
+ * and writes only what is missing or differs, so a second run sends no mutating request.
+ */
+
+#define ALARM_TOPIC_SUFFIX "-alarms"
+#define ALARM_FAILOVER_SUFFIX "-failover-active"
+#define ALARM_EDGE_SUFFIX "-edge-5xx"
+#define CF_METRICS_REGION "us-east-1" /* CloudFront publishes its metrics there only */
+/* Viewers getting errors: the 5xxErrorRate average (percent of viewer requests) at or above
+ * this in one period. CloudFront's own alarm example uses 5 %. */
+#define EDGE_5XX_THRESHOLD_PCT 5.0
+#define ALARM_TEST_REASON                                                                          \
+    "cfdr alarms test: a test notification sent with SetAlarmState; CloudWatch sets the "          \
+    "real state again at the alarm's next evaluation"
+
+struct alarm_want {
+    struct cw_alarm *a; /* heap */
+    char region[CONFIG_REGION_MAX + 1];
+};
+
+static cfdr_code sha12(const char *s, char out[13], cfdr_err *err)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) != 1 || n < 6)
+        return err_set(err, CFDR_E_INTERNAL, "SHA-256 failed");
+    for (int i = 0; i < 6; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return CFDR_OK;
+}
+
+/* An endpoint as it may be shown: an email address whole, a URL as scheme://host/... only. */
+static void endpoint_shown(const char *endpoint, char *out, size_t n)
+{
+    const char *s = strstr(endpoint, "://"), *host, *end;
+    if (!s) {
+        snprintf(out, n, "%s", endpoint);
+        return;
+    }
+    host = s + 3;
+    end = host + strcspn(host, "/?#");
+    for (const char *at = host; at < end; at++)
+        if (*at == '@')
+            host = at + 1; /* no user information */
+    snprintf(out, n, "%.*s://%.*s%s", (int)(s - endpoint), endpoint, (int)(end - host), host,
+             *end ? "/..." : "");
+}
+
+static const char *alarm_topic_arn(struct provider *p, const char *region)
+{
+    return jstr(state_resource(p->st, "alarm_topic", region), "arn");
+}
+
+/* The regions that hold an alarm: the secondary's (failover) and us-east-1 (edge). */
+static size_t alarm_regions(struct provider *p, const char *regions[2])
+{
+    regions[0] = p->cfg->secondary.region;
+    if (strcmp(p->cfg->secondary.region, CF_METRICS_REGION) == 0)
+        return 1;
+    regions[1] = CF_METRICS_REGION;
+    return 2;
+}
+
+static cfdr_code check_alarm_period(struct provider *p, cfdr_err *err)
+{
+    int s = p->cfg->alarms.period_s;
+    if (s >= 60 && s % 60 == 0)
+        return CFDR_OK;
+    return err_set(err, CFDR_E_CONFIG,
+                   "alarms.period_s is %d s: AWS/AppRunner and AWS/CloudFront publish one "
+                   "datapoint a minute (standard resolution), so CloudWatch alarms on them need "
+                   "a period of 60 s or a multiple of it (a shorter one finds no data most of the "
+                   "time); set alarms.period_s to 60 in %s (shorter periods are for --local)",
+                   s, p->app->g.config_path);
+}
+
+/* The two alarms of PRODUCT.md section 5, as cfdr wants them. dry-run stands placeholders in
+ * for what only AWS can say (ids, topic ARNs). */
+static cfdr_code alarm_wants(struct provider *p, struct alarm_want w[2], cfdr_err *err)
+{
+    const struct cfdr_config *c = p->cfg;
+    json_object *dist = state_resource(p->st, "distribution", "distribution");
+    json_object *sec = state_resource(p->st, "service", "secondary");
+    const char *did = jstr(dist, "distribution_id"), *sid = jstr(sec, "service_id");
+    const char *topic;
+    struct cw_alarm *a;
+
+    memset(w, 0, 2 * sizeof(*w));
+    if ((!did || !sid) && !impl(p)->dry_run)
+        return err_set(err, CFDR_E_NOTFOUND,
+                       "%s records no %s; the alarms watch the secondary service and the "
+                       "distribution: run cfdr create first",
+                       p->st->path, !did ? "distribution" : "secondary App Runner service id");
+    for (int i = 0; i < 2; i++) {
+        w[i].a = calloc(1, sizeof(*w[i].a));
+        if (!w[i].a)
+            return err_set(err, CFDR_E_NOMEM, "out of memory");
+    }
+    /* <project>-failover-active: the secondary serving traffic. */
+    a = w[0].a;
+    snprintf(w[0].region, sizeof(w[0].region), "%s", c->secondary.region);
+    snprintf(a->name, sizeof(a->name), "%s" ALARM_FAILOVER_SUFFIX, c->project);
+    snprintf(a->description, sizeof(a->description),
+             "cfdr %s: the secondary %s (%s) is serving requests, so CloudFront is failing over "
+             "from the primary %s (%s). Viewers see no error; the primary needs attention.",
+             c->project, c->secondary.service, c->secondary.region, c->primary.service,
+             c->primary.region);
+    snprintf(a->namespace_, sizeof(a->namespace_), "AWS/AppRunner");
+    snprintf(a->metric, sizeof(a->metric), "Requests");
+    snprintf(a->dimensions[0].name, sizeof(a->dimensions[0].name), "ServiceName");
+    snprintf(a->dimensions[0].value, sizeof(a->dimensions[0].value), "%s", c->secondary.service);
+    snprintf(a->dimensions[1].name, sizeof(a->dimensions[1].name), "ServiceID");
+    snprintf(a->dimensions[1].value, sizeof(a->dimensions[1].value), "%s",
+             sid ? sid : "SERVICE-ID-OF-SECONDARY");
+    a->ndimensions = 2;
+    snprintf(a->statistic, sizeof(a->statistic), "Sum");
+    snprintf(a->comparison, sizeof(a->comparison), "GreaterThanOrEqualToThreshold");
+    a->threshold = 1;
+    /* <project>-edge-5xx: viewers getting errors. */
+    a = w[1].a;
+    snprintf(w[1].region, sizeof(w[1].region), CF_METRICS_REGION);
+    snprintf(a->name, sizeof(a->name), "%s" ALARM_EDGE_SUFFIX, c->project);
+    snprintf(a->description, sizeof(a->description),
+             "cfdr %s: at least %g %% of viewer requests to distribution %s got a 5xx answer: "
+             "failover did not hide the outage (both origins failing?).",
+             c->project, EDGE_5XX_THRESHOLD_PCT, did ? did : "(not created yet)");
+    snprintf(a->namespace_, sizeof(a->namespace_), "AWS/CloudFront");
+    snprintf(a->metric, sizeof(a->metric), "5xxErrorRate");
+    snprintf(a->dimensions[0].name, sizeof(a->dimensions[0].name), "DistributionId");
+    snprintf(a->dimensions[0].value, sizeof(a->dimensions[0].value), "%s",
+             did ? did : "DISTRIBUTION-ID");
+    snprintf(a->dimensions[1].name, sizeof(a->dimensions[1].name), "Region");
+    snprintf(a->dimensions[1].value, sizeof(a->dimensions[1].value), "Global");
+    a->ndimensions = 2;
+    snprintf(a->statistic, sizeof(a->statistic), "Average");
+    snprintf(a->comparison, sizeof(a->comparison), "GreaterThanOrEqualToThreshold");
+    a->threshold = EDGE_5XX_THRESHOLD_PCT;
+    for (int i = 0; i < 2; i++) {
+        a = w[i].a;
+        a->period_s = c->alarms.period_s;
+        a->evaluation_periods = 1;
+        a->datapoints_to_alarm = 1;
+        /* no requests to the secondary, or no viewers at all, is the good state */
+        snprintf(a->treat_missing, sizeof(a->treat_missing), "notBreaching");
+        a->actions_enabled = 1;
+        topic = alarm_topic_arn(p, w[i].region);
+        if (topic)
+            snprintf(a->alarm_actions[0], CW_ARN_SIZE, "%s", topic);
+        else
+            snprintf(a->alarm_actions[0], CW_ARN_SIZE, "arn:aws:sns:%s:ACCOUNT-ID:%s%s",
+                     w[i].region, c->project, ALARM_TOPIC_SUFFIX);
+        snprintf(a->ok_actions[0], CW_ARN_SIZE, "%s", a->alarm_actions[0]);
+        a->nalarm_actions = a->nok_actions = 1;
+    }
+    return CFDR_OK;
+}
+
+static void alarm_wants_free(struct alarm_want w[2])
+{
+    for (int i = 0; i < 2; i++) {
+        free(w[i].a);
+        w[i].a = NULL;
+    }
+}
+
+/* The topic of one region: reuses the recorded one when SNS still has it. *subs receives its
+ * subscriptions (empty for a new topic). */
+static cfdr_code ensure_topic(struct provider *p, const char *region,
+                              struct sns_subscription_list *subs, json_object *report,
+                              cfdr_err *err)
+{
+    const char *rec = alarm_topic_arn(p, region);
+    const struct sns_tag tag = {CF_PROJECT_TAG, p->cfg->project};
+    char name[CONFIG_PROJECT_MAX + 16], arn[SNS_ARN_SIZE];
+    struct aws_error ae;
+    json_object *f, *o;
+    cfdr_code rc;
+
+    memset(subs, 0, sizeof(*subs));
+    snprintf(name, sizeof(name), "%s" ALARM_TOPIC_SUFFIX, p->cfg->project);
+    if (rec) {
+        snprintf(arn, sizeof(arn), "%s", rec);
+        rc = sns_list_subscriptions(impl(p)->t, region, arn, subs, &ae, err);
+        if (!rc) {
+            if (!impl(p)->dry_run)
+                app_say(p->app, "  SNS topic %s (%s) recorded in state: exists, reused", name,
+                        region);
+            goto done;
+        }
+        if (rc != CFDR_E_AWS || !aws_code_is(&ae, SNS_ERR_NOT_FOUND))
+            return err_wrap(err, "reading the subscriptions of SNS topic %s", arn);
+        app_say(p->app, "  SNS topic %s (%s) recorded in state is gone: creating it again", name,
+                region);
+    }
+    rc = sns_create_topic(impl(p)->t, region, name, &tag, 1, arn, &ae, err);
+    if (rc)
+        return err_wrap(err, "creating SNS topic %s in %s", name, region);
+    if (impl(p)->dry_run)
+        snprintf(arn, sizeof(arn), "arn:aws:sns:%s:ACCOUNT-ID:%s", region, name);
+    else
+        app_say(p->app, "  SNS topic %s created in %s", arn, region);
+    f = json_object_new_object();
+    json_object_object_add(f, "name", json_object_new_string(name));
+    json_object_object_add(f, "region", json_object_new_string(region));
+    json_object_object_add(f, "arn", json_object_new_string(arn));
+    if ((rc = put(p, "alarm_topic", region, f, err)))
+        return rc;
+done:
+    o = json_object_new_object();
+    json_object_object_add(o, "region", json_object_new_string(region));
+    json_object_object_add(o, "arn", json_object_new_string(arn));
+    json_object_array_add(report, o);
+    return CFDR_OK;
+}
+
+/* "https" or "http" from a webhook URL's scheme. */
+static const char *webhook_protocol(const char *url)
+{
+    return strncasecmp(url, "https://", 8) == 0 ? "https" : "http";
+}
+
+/* Subscribes one endpoint unless SNS already lists it; records it either way. */
+static cfdr_code ensure_subscription(struct provider *p, const char *region, const char *protocol,
+                                     const char *endpoint, const struct sns_subscription_list *subs,
+                                     json_object *report, int *pending_email, cfdr_err *err)
+{
+    const char *topic = alarm_topic_arn(p, region);
+    char id[CONFIG_REGION_MAX + 64], hash[13], shown[300], arn[SNS_ARN_SIZE] = "";
+    char topic_arn[SNS_ARN_SIZE];
+    const struct sns_subscription *found = NULL;
+    struct aws_error ae;
+    json_object *f, *o;
+    int pending = 1, created = 0;
+    cfdr_code rc;
+
+    if (topic) /* always, except in dry-run, where nothing is recorded */
+        snprintf(topic_arn, sizeof(topic_arn), "%s", topic);
+    else
+        snprintf(topic_arn, sizeof(topic_arn), "arn:aws:sns:%s:ACCOUNT-ID:%s%s", region,
+                 p->cfg->project, ALARM_TOPIC_SUFFIX);
+    CFDR_TRY(sha12(endpoint, hash, err));
+    snprintf(id, sizeof(id), "%s:%s:%s", region, protocol, hash);
+    endpoint_shown(endpoint, shown, sizeof(shown));
+    for (size_t i = 0; i < subs->n && !found; i++)
+        if (strcmp(subs->items[i].protocol, protocol) == 0 &&
+            strcmp(subs->items[i].endpoint, endpoint) == 0)
+            found = &subs->items[i];
+    if (found) {
+        pending = found->pending;
+        if (!pending)
+            snprintf(arn, sizeof(arn), "%s", found->arn);
+        else if (jstr(state_resource(p->st, "alarm_subscription", id), "arn"))
+            snprintf(arn, sizeof(arn), "%s",
+                     jstr(state_resource(p->st, "alarm_subscription", id), "arn"));
+    } else {
+        rc = sns_subscribe(impl(p)->t, region, topic_arn, protocol, endpoint, arn, &ae, err);
+        if (rc)
+            return err_wrap(err, "subscribing %s (%s) to the alarm topic in %s", shown, protocol,
+                            region);
+        created = 1;
+    }
+    if (!impl(p)->dry_run)
+        app_say(p->app, "  %s subscription %s in %s: %s%s", protocol, shown, region,
+                created ? "subscribed, " : "", pending ? "pending confirmation" : "confirmed");
+    if (pending && strcmp(protocol, "email") == 0)
+        (*pending_email)++;
+    f = json_object_new_object();
+    json_object_object_add(f, "region", json_object_new_string(region));
+    json_object_object_add(f, "topic_arn", json_object_new_string(topic_arn));
+    json_object_object_add(f, "protocol", json_object_new_string(protocol));
+    json_object_object_add(f, "endpoint_shown", json_object_new_string(shown));
+    if (arn[0])
+        json_object_object_add(f, "arn", json_object_new_string(arn));
+    json_object_object_add(f, "pending", json_object_new_boolean(pending));
+    if ((rc = put(p, "alarm_subscription", id, f, err)))
+        return rc;
+    o = json_object_new_object();
+    json_object_object_add(o, "region", json_object_new_string(region));
+    json_object_object_add(o, "protocol", json_object_new_string(protocol));
+    json_object_object_add(o, "endpoint", json_object_new_string(shown));
+    json_object_object_add(o, "confirmed", json_object_new_boolean(!pending));
+    json_object_object_add(o, "created", json_object_new_boolean(created));
+    json_object_array_add(report, o);
+    return CFDR_OK;
+}
+
+/* The additional CloudFront metrics. The first run creates the subscription without reading
+ * (nothing is recorded, so there is none: a GET would only answer an error); later runs read
+ * it and re-enable it only when it is not Enabled. */
+static cfdr_code ensure_monitoring(struct provider *p, json_object *out, cfdr_err *err)
+{
+    const char *did =
+        jstr(state_resource(p->st, "distribution", "distribution"), "distribution_id");
+    char id[CF_ID_SIZE];
+    struct aws_error ae;
+    json_object *f, *o;
+    int enabled = 0, created = 0;
+    cfdr_code rc = CFDR_OK;
+
+    snprintf(id, sizeof(id), "%s", did ? did : "EDISTRIBUTIONID");
+    if (state_resource(p->st, "monitoring_subscription", id)) {
+        rc = cf_get_monitoring_subscription(impl(p)->t, id, &enabled, &ae, err);
+        if (rc == CFDR_E_AWS && aws_code_is(&ae, CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION))
+            rc = CFDR_OK;
+        if (rc)
+            return err_wrap(err, "reading the monitoring subscription of distribution %s", id);
+    }
+    if (!enabled) {
+        rc = cf_set_monitoring_subscription(impl(p)->t, id, 1, &ae, err);
+        if (rc == CFDR_E_AWS && aws_code_is(&ae, CF_ERR_MONITORING_SUBSCRIPTION_EXISTS)) {
+            rc = cf_get_monitoring_subscription(impl(p)->t, id, &enabled, &ae, err);
+            if (!rc && !enabled)
+                rc = err_set(err, CFDR_E_AWS,
+                             "distribution %s has a monitoring subscription that is not Enabled "
+                             "and CloudFront refuses a new one; enable the additional metrics in "
+                             "the CloudFront console, then run cfdr alarms setup again",
+                             id);
+        }
+        if (rc)
+            return err_wrap(err, "enabling the additional CloudWatch metrics of distribution %s",
+                            id);
+        created = 1;
+    }
+    if (!impl(p)->dry_run)
+        app_say(p->app, "  CloudFront additional metrics of distribution %s: %s", id,
+                created ? "enabled (billed per metric by CloudWatch)" : "already enabled");
+    f = json_object_new_object();
+    json_object_object_add(f, "distribution_id", json_object_new_string(id));
+    json_object_object_add(f, "enabled", json_object_new_boolean(1));
+    if ((rc = put(p, "monitoring_subscription", id, f, err)))
+        return rc;
+    o = json_object_new_object();
+    json_object_object_add(o, "distribution_id", json_object_new_string(id));
+    json_object_object_add(o, "enabled", json_object_new_boolean(1));
+    json_object_object_add(o, "created", json_object_new_boolean(created));
+    json_object_object_add(out, "monitoring_subscription", o);
+    return CFDR_OK;
+}
+
+static json_object *alarm_json(const struct cw_alarm *a, const char *region)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "name", json_object_new_string(a->name));
+    json_object_object_add(o, "region", json_object_new_string(region));
+    json_object_object_add(o, "namespace", json_object_new_string(a->namespace_));
+    json_object_object_add(o, "metric", json_object_new_string(a->metric));
+    json_object_object_add(o, "statistic", json_object_new_string(a->statistic));
+    json_object_object_add(o, "comparison", json_object_new_string(a->comparison));
+    json_object_object_add(o, "threshold", json_object_new_double(a->threshold));
+    json_object_object_add(o, "period_s", json_object_new_int(a->period_s));
+    return o;
+}
+
+static cfdr_code ensure_alarm(struct provider *p, const struct alarm_want *w, json_object *report,
+                              cfdr_err *err)
+{
+    const char *names[1] = {w->a->name};
+    struct cw_alarm_list l = {0};
+    const struct cw_alarm *have;
+    struct aws_error ae;
+    char what[64] = "";
+    const char *did = "unchanged";
+    json_object *f, *o;
+    cfdr_code rc;
+
+    rc = cw_describe_alarms(impl(p)->t, w->region, names, 1, NULL, 0, &l, &ae, err);
+    if (rc)
+        return err_wrap(err, "reading alarm %s in %s", w->a->name, w->region);
+    have = cw_alarm_list_find(&l, w->a->name);
+    if (!have || cw_alarm_differs(w->a, have, what, sizeof(what))) {
+        did = have ? "updated" : "created";
+        rc = cw_put_metric_alarm(impl(p)->t, w->region, w->a, &ae, err);
+        if (rc) {
+            cw_alarm_list_free(&l);
+            return err_wrap(err, "%s alarm %s in %s", have ? "updating" : "creating", w->a->name,
+                            w->region);
+        }
+    }
+    if (!impl(p)->dry_run) {
+        if (have && what[0])
+            app_say(p->app, "  alarm %s (%s): %s differed, updated", w->a->name, w->region, what);
+        else
+            app_say(p->app, "  alarm %s (%s): %s on %s %s, %s %s %g", w->a->name, w->region, did,
+                    w->a->namespace_, w->a->metric, w->a->statistic, w->a->comparison,
+                    w->a->threshold);
+    }
+    f = json_object_new_object();
+    json_object_object_add(f, "name", json_object_new_string(w->a->name));
+    json_object_object_add(f, "region", json_object_new_string(w->region));
+    json_object_object_add(f, "metric",
+                           json_object_new_string(strcmp(w->a->namespace_, "AWS/AppRunner") == 0
+                                                      ? "AWS/AppRunner Requests"
+                                                      : "AWS/CloudFront 5xxErrorRate"));
+    if (have && have->arn[0])
+        json_object_object_add(f, "arn", json_object_new_string(have->arn));
+    rc = put(p, "alarm", w->a->name, f, err);
+    if (!rc) {
+        o = alarm_json(w->a, w->region);
+        json_object_object_add(o, "action", json_object_new_string(did));
+        json_object_object_add(o, "state",
+                               json_object_new_string(have ? have->state : "INSUFFICIENT_DATA"));
+        json_object_array_add(report, o);
+    }
+    cw_alarm_list_free(&l);
+    return rc;
+}
+
+static cfdr_code aws_alarms_setup(struct provider *p, json_object *out, cfdr_err *err)
+{
+    const struct config_alarms *al = &p->cfg->alarms;
+    json_object *topics = json_object_new_array(), *subs_out = json_object_new_array();
+    json_object *alarms = json_object_new_array();
+    const char *regions[2];
+    size_t nregions = alarm_regions(p, regions);
+    struct alarm_want w[2] = {{0}};
+    int pending_email = 0;
+    cfdr_code rc;
+
+    json_object_object_add(out, "topics", topics);
+    json_object_object_add(out, "subscriptions", subs_out);
+    json_object_object_add(out, "alarms", alarms);
+    if ((rc = check_alarm_period(p, err)))
+        return rc;
+    /* checked before anything is created */
+    if ((rc = alarm_wants(p, w, err)))
+        goto out;
+    alarm_wants_free(w);
+    if (!al->n_email && !al->n_https)
+        app_warn(p->app, "alarms.email and alarms.https are empty: the alarms will change state "
+                         "but notify no one");
+    for (size_t r = 0; r < nregions && !rc; r++) {
+        struct sns_subscription_list subs = {0};
+        rc = ensure_topic(p, regions[r], &subs, topics, err);
+        for (size_t i = 0; i < al->n_email && !rc; i++)
+            rc = ensure_subscription(p, regions[r], "email", al->email[i], &subs, subs_out,
+                                     &pending_email, err);
+        for (size_t i = 0; i < al->n_https && !rc; i++)
+            rc = ensure_subscription(p, regions[r], webhook_protocol(al->https[i]), al->https[i],
+                                     &subs, subs_out, &pending_email, err);
+        sns_subscription_list_free(&subs);
+    }
+    if (rc)
+        goto out;
+    if ((rc = ensure_monitoring(p, out, err)))
+        goto out;
+    /* the topics are recorded now: the alarms' actions name them */
+    if ((rc = alarm_wants(p, w, err)))
+        goto out;
+    for (int i = 0; i < 2 && !rc; i++)
+        rc = ensure_alarm(p, &w[i], alarms, err);
+    if (rc)
+        goto out;
+    if (impl(p)->dry_run) {
+        app_say(p->app, "  dry run: topic ARNs, subscription states and alarm definitions come "
+                        "from AWS's answers; the requests above assume none of them exists yet");
+        goto out;
+    }
+    if (pending_email)
+        app_say(p->app,
+                "  %d email subscription%s pending: SNS sent each address a confirmation mail; "
+                "nothing is delivered to an address until its owner clicks the link in it",
+                pending_email, pending_email == 1 ? " is" : "s are");
+    if (al->n_https)
+        app_say(p->app, "  webhooks must confirm too: SNS POSTs a SubscriptionConfirmation with a "
+                        "SubscribeURL to visit before it delivers anything");
+out:
+    alarm_wants_free(w);
+    return rc;
+}
+
+/* Every resource of one kind recorded in the state: their ids, copied (the state changes as
+ * they are removed). The caller frees each and the array. */
+static cfdr_code recorded_ids(struct provider *p, const char *kind, char ***ids, size_t *n,
+                              cfdr_err *err)
+{
+    size_t count = state_resource_count(p->st);
+    *ids = NULL;
+    *n = 0;
+    if (!count)
+        return CFDR_OK;
+    *ids = calloc(count, sizeof(**ids));
+    if (!*ids)
+        return err_set(err, CFDR_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        json_object *r = state_resource_at(p->st, i);
+        const char *k = jstr(r, "kind"), *id = jstr(r, "id");
+        if (k && id && strcmp(k, kind) == 0) {
+            (*ids)[*n] = strdup(id);
+            if (!(*ids)[(*n)++])
+                return err_set(err, CFDR_E_NOMEM, "out of memory");
+        }
+    }
+    return CFDR_OK;
+}
+
+static void free_ids(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+static cfdr_code aws_alarms_status(struct provider *p, json_object *out, cfdr_err *err)
+{
+    json_object *alarms = json_object_new_array(), *subs_out = json_object_new_array();
+    char **ids = NULL;
+    size_t n = 0;
+    cfdr_code rc;
+
+    json_object_object_add(out, "alarms", alarms);
+    json_object_object_add(out, "subscriptions", subs_out);
+    rc = recorded_ids(p, "alarm", &ids, &n, err);
+    if (!rc && n == 0)
+        app_say(p->app, "  no alarm is recorded in %s: run cfdr alarms setup", p->st->path);
+    for (size_t i = 0; i < n && !rc; i++) {
+        json_object *r = state_resource(p->st, "alarm", ids[i]), *o;
+        const char *region = jstr(r, "region"), *names[1] = {ids[i]};
+        struct cw_alarm_list l = {0};
+        const struct cw_alarm *a;
+        struct aws_error ae;
+
+        if (!region)
+            continue;
+        rc = cw_describe_alarms(impl(p)->t, region, names, 1, NULL, 0, &l, &ae, err);
+        if (rc) {
+            err_wrap(err, "reading alarm %s in %s", ids[i], region);
+            break;
+        }
+        a = cw_alarm_list_find(&l, ids[i]);
+        if (a) {
+            o = alarm_json(a, region);
+            json_object_object_add(o, "state", json_object_new_string(a->state));
+            json_object_object_add(o, "reason", json_object_new_string(a->state_reason));
+            json_object_object_add(o, "updated_at", json_object_new_string(a->state_updated));
+            json_object_object_add(o, "exists", json_object_new_boolean(1));
+        } else {
+            o = json_object_new_object();
+            json_object_object_add(o, "name", json_object_new_string(ids[i]));
+            json_object_object_add(o, "region", json_object_new_string(region));
+            json_object_object_add(o, "state",
+                                   json_object_new_string(impl(p)->dry_run ? "unknown" : "absent"));
+            json_object_object_add(o, "exists", json_object_new_boolean(0));
+        }
+        json_object_array_add(alarms, o);
+        cw_alarm_list_free(&l);
+    }
+    free_ids(ids, n);
+    ids = NULL;
+    n = 0;
+    if (!rc)
+        rc = recorded_ids(p, "alarm_topic", &ids, &n, err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *arn = alarm_topic_arn(p, ids[i]);
+        struct sns_subscription_list subs = {0};
+        struct aws_error ae;
+        if (!arn)
+            continue;
+        rc = sns_list_subscriptions(impl(p)->t, ids[i], arn, &subs, &ae, err);
+        if (rc == CFDR_E_AWS && aws_code_is(&ae, SNS_ERR_NOT_FOUND)) {
+            app_warn(p->app, "SNS topic %s is gone: run cfdr alarms setup", arn);
+            rc = CFDR_OK;
+        } else if (rc) {
+            err_wrap(err, "reading the subscriptions of %s", arn);
+        }
+        for (size_t k = 0; k < subs.n && !rc; k++) {
+            json_object *o = json_object_new_object();
+            char shown[300];
+            endpoint_shown(subs.items[k].endpoint, shown, sizeof(shown));
+            json_object_object_add(o, "region", json_object_new_string(ids[i]));
+            json_object_object_add(o, "protocol", json_object_new_string(subs.items[k].protocol));
+            json_object_object_add(o, "endpoint", json_object_new_string(shown));
+            json_object_object_add(o, "confirmed", json_object_new_boolean(!subs.items[k].pending));
+            json_object_array_add(subs_out, o);
+        }
+        sns_subscription_list_free(&subs);
+    }
+    free_ids(ids, n);
+    return rc;
+}
+
+static cfdr_code aws_alarms_test(struct provider *p, const char *name, json_object *out,
+                                 cfdr_err *err)
+{
+    json_object *tested = json_object_new_array();
+    char **ids = NULL, known[512] = "";
+    size_t n = 0, fired = 0;
+    cfdr_code rc;
+
+    json_object_object_add(out, "tested", tested);
+    if ((rc = recorded_ids(p, "alarm", &ids, &n, err)))
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "",
+                 ids[i]);
+    if (n == 0) {
+        rc = err_set(err, CFDR_E_NOTFOUND, "no alarm is recorded in %s: run cfdr alarms setup",
+                     p->st->path);
+        goto out;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        json_object *r = state_resource(p->st, "alarm", ids[i]), *o;
+        const char *region = jstr(r, "region"), *topic;
+        struct aws_error ae;
+        if (name && strcmp(name, ids[i]) != 0)
+            continue;
+        if (!region)
+            continue;
+        rc = cw_set_alarm_state(impl(p)->t, region, ids[i], "ALARM", ALARM_TEST_REASON,
+                                "{\"cfdr\":\"alarms test\"}", &ae, err);
+        if (rc == CFDR_E_AWS && aws_code_is(&ae, CW_ERR_RESOURCE_NOT_FOUND)) {
+            rc = err_set(err, CFDR_E_NOTFOUND,
+                         "alarm %s is recorded but CloudWatch has no such alarm in %s: run cfdr "
+                         "alarms setup",
+                         ids[i], region);
+            break;
+        }
+        if (rc) {
+            err_wrap(err, "setting alarm %s to ALARM", ids[i]);
+            break;
+        }
+        fired++;
+        topic = alarm_topic_arn(p, region);
+        if (!impl(p)->dry_run)
+            app_say(p->app,
+                    "  %s (%s) set to ALARM: its topic %s notifies every confirmed subscriber; "
+                    "CloudWatch sets the real state at the next evaluation (then OK notifies "
+                    "again)",
+                    ids[i], region, topic ? topic : "(not recorded)");
+        o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(ids[i]));
+        json_object_object_add(o, "region", json_object_new_string(region));
+        json_object_object_add(o, "state", json_object_new_string("ALARM"));
+        json_object_object_add(o, "reason", json_object_new_string(ALARM_TEST_REASON));
+        if (topic)
+            json_object_object_add(o, "topic_arn", json_object_new_string(topic));
+        json_object_array_add(tested, o);
+    }
+    if (!rc && !fired)
+        rc = err_set(err, CFDR_E_USAGE, "no alarm named '%.255s' was set up; the alarms are: %s",
+                     name ? name : "", known);
+out:
+    free_ids(ids, n);
+    return rc;
+}
+
+/* cfdr status: what an alarm, topic, subscription or monitoring subscription looks like now.
+ * Other kinds are left as they are. */
+static cfdr_code alarm_resource_status(struct provider *p, const char *kind, json_object *r,
+                                       json_object *o, cfdr_err *err)
+{
+    if (strcmp(kind, "alarm") == 0) {
+        const char *region = jstr(r, "region"), *id = jstr(r, "id"), *names[1] = {id};
+        struct cw_alarm_list l = {0};
+        const struct cw_alarm *a;
+        struct aws_error ae;
+        cfdr_code rc;
+        if (!region || !id)
+            return CFDR_OK;
+        rc = cw_describe_alarms(impl(p)->t, region, names, 1, NULL, 0, &l, &ae, err);
+        if (rc)
+            return err_wrap(err, "reading alarm %s in %s", id, region);
+        a = cw_alarm_list_find(&l, id);
+        if (!impl(p)->dry_run) {
+            json_object_object_add(o, "running", json_object_new_boolean(a != NULL));
+            json_object_object_add(o, "healthy",
+                                   json_object_new_boolean(a && strcmp(a->state, "ALARM") != 0));
+            json_object_object_add(o, "mode", json_object_new_string(a ? a->state : "absent"));
+            if (a)
+                json_object_object_add(o, "reason", json_object_new_string(a->state_reason));
+        }
+        cw_alarm_list_free(&l);
+    } else if (strcmp(kind, "alarm_subscription") == 0) {
+        json_object_object_add(o, "running", json_object_new_boolean(1));
+        json_object_object_add(o, "healthy", json_object_new_boolean(!jbool(r, "pending")));
+        json_object_object_add(
+            o, "mode",
+            json_object_new_string(jbool(r, "pending") ? "pending-confirmation" : "confirmed"));
+    } else if (strcmp(kind, "alarm_topic") == 0 || strcmp(kind, "monitoring_subscription") == 0) {
+        json_object_object_add(o, "running", json_object_new_boolean(1));
+        json_object_object_add(o, "healthy", json_object_new_boolean(1));
+    }
+    return CFDR_OK;
+}
+
+/* destroy, before the distribution: alarms, then topics (their subscriptions go with them),
+ * then the monitoring subscription. Each is forgotten as soon as it is gone. */
+static cfdr_code destroy_alarms(struct provider *p, size_t *removed, size_t *gone, cfdr_err *err)
+{
+    char **ids = NULL;
+    size_t n = 0;
+    cfdr_code rc;
+
+    rc = recorded_ids(p, "alarm", &ids, &n, err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *region = jstr(state_resource(p->st, "alarm", ids[i]), "region");
+        const char *names[1] = {ids[i]};
+        struct aws_error ae;
+        if (region) {
+            rc = cw_delete_alarms(impl(p)->t, region, names, 1, &ae, err);
+            if (rc == CFDR_E_AWS && aws_code_is(&ae, CW_ERR_RESOURCE_NOT_FOUND)) {
+                app_say(p->app, "  alarm %s (%s) was already gone", ids[i], region);
+                (*gone)++;
+                rc = CFDR_OK;
+            } else if (rc) {
+                err_wrap(err, "deleting alarm %s in %s", ids[i], region);
+                break;
+            } else if (!impl(p)->dry_run) {
+                app_say(p->app, "  deleted alarm %s (%s)", ids[i], region);
+                (*removed)++;
+            }
+        }
+        rc = forget(p, "alarm", ids[i], err);
+    }
+    free_ids(ids, n);
+    ids = NULL;
+    n = 0;
+    if (!rc)
+        rc = recorded_ids(p, "alarm_topic", &ids, &n, err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *arn = alarm_topic_arn(p, ids[i]);
+        char **subs = NULL;
+        size_t nsubs = 0;
+        struct aws_error ae;
+        if (arn) {
+            /* DeleteTopic of a topic already deleted succeeds, as at AWS */
+            rc = sns_delete_topic(impl(p)->t, ids[i], arn, &ae, err);
+            if (rc) {
+                err_wrap(err, "deleting SNS topic %s", arn);
+                break;
+            }
+            if (!impl(p)->dry_run) {
+                app_say(p->app, "  deleted SNS topic %s and its subscriptions", arn);
+                (*removed)++;
+            }
+        }
+        rc = recorded_ids(p, "alarm_subscription", &subs, &nsubs, err);
+        for (size_t k = 0; k < nsubs && !rc; k++) {
+            const char *region =
+                jstr(state_resource(p->st, "alarm_subscription", subs[k]), "region");
+            if (region && strcmp(region, ids[i]) == 0) {
+                if (!impl(p)->dry_run)
+                    (*removed)++;
+                rc = forget(p, "alarm_subscription", subs[k], err);
+            }
+        }
+        free_ids(subs, nsubs);
+        if (!rc)
+            rc = forget(p, "alarm_topic", ids[i], err);
+    }
+    free_ids(ids, n);
+    ids = NULL;
+    n = 0;
+    if (!rc)
+        rc = recorded_ids(p, "monitoring_subscription", &ids, &n, err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct aws_error ae;
+        rc = cf_delete_monitoring_subscription(impl(p)->t, ids[i], &ae, err);
+        if (rc == CFDR_E_AWS && (aws_code_is(&ae, CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION) ||
+                                 aws_code_is(&ae, CF_ERR_NO_SUCH_DISTRIBUTION))) {
+            app_say(p->app, "  the monitoring subscription of %s was already gone", ids[i]);
+            (*gone)++;
+            rc = CFDR_OK;
+        } else if (rc) {
+            err_wrap(err, "deleting the monitoring subscription of distribution %s", ids[i]);
+            break;
+        } else if (!impl(p)->dry_run) {
+            app_say(p->app, "  deleted the monitoring subscription of distribution %s", ids[i]);
+            (*removed)++;
+        }
+        rc = forget(p, "monitoring_subscription", ids[i], err);
+    }
+    free_ids(ids, n);
+    return rc;
 }
 
 const struct provider_ops provider_aws_ops = {
@@ -1279,5 +2077,8 @@ const struct provider_ops provider_aws_ops = {
     .inject = aws_inject,
     .recover = aws_recover,
     .destroy = aws_destroy,
+    .alarms_setup = aws_alarms_setup,
+    .alarms_status = aws_alarms_status,
+    .alarms_test = aws_alarms_test,
     .close = aws_close,
 };
