@@ -1,0 +1,350 @@
+/*
+ * Tests for the AWS provider's alarm operations (cmd/provider_aws.c: alarms_setup,
+ * alarms_status, alarms_test, and what destroy does with alarms) against the strict local AWS
+ * endpoint, through the provider interface the alarms commands call: create (the services are
+ * seeded), alarms setup (topics in us-west-2 and us-east-1, email and https subscriptions, the
+ * monitoring subscription, the two alarms of PRODUCT.md section 5 checked field by field in
+ * the endpoint's state), a second setup that sends no mutating request, a period CloudWatch
+ * cannot use refused before anything is sent, alarms test (SetAlarmState and one SNS
+ * notification per topic), alarms status, a destroy that finds one alarm already gone and
+ * leaves nothing, and a destroy with nothing left to do. The request-log check of
+ * aws_endpoint_fixture.h ends the test.
+ */
+#include "aws_endpoint_fixture.h"
+
+#include <stdlib.h>
+
+#include "aws/cloudwatch.h"
+#include "cmd/app.h"
+#include "cmd/config.h"
+#include "cmd/provider.h"
+#include "cmd/state.h"
+
+#define CHECK_OK(call)                                                                             \
+    do {                                                                                           \
+        cfdr_code rc_ = (call);                                                                    \
+        if (rc_ != CFDR_OK)                                                                        \
+            fail_msg("%s: %s (%s)", #call, e.msg, err_code_name(rc_));                             \
+    } while (0)
+
+#define TOPIC_W "arn:aws:sns:us-west-2:123456789012:dr-demo-alarms"
+#define TOPIC_E "arn:aws:sns:us-east-1:123456789012:dr-demo-alarms"
+#define WEBHOOK "https://hooks.example.com/cfdr/T0KEN-in-the-path"
+
+static const char config_json[] =
+    "{\"project\": \"dr-demo\","
+    " \"primary\": {\"region\": \"us-east-1\", \"service\": \"dr-demo-east\"},"
+    " \"secondary\": {\"region\": \"us-west-2\", \"service\": \"dr-demo-west\"},"
+    " \"alarms\": {\"email\": [\"oncall@example.com\"], \"https\": [\"" WEBHOOK "\"],"
+    "  \"period_s\": 60}}";
+
+static const char *const mutating[] = {"CreateTopic",
+                                       "Subscribe",
+                                       "DeleteTopic",
+                                       "PutMetricAlarm",
+                                       "DeleteAlarms",
+                                       "SetAlarmState",
+                                       "CreateMonitoringSubscription",
+                                       "DeleteMonitoringSubscription",
+                                       NULL};
+
+struct world {
+    char dir[64];
+    FILE *out, *errs;
+    struct cfdr_app app;
+    struct cfdr_config cfg;
+    struct cfdr_state st;
+    struct provider p;
+};
+
+static int setup(void **state)
+{
+    static const char *const args[] = {"--seed-service",
+                                       "us-east-1:dr-demo-east",
+                                       "--seed-service",
+                                       "us-west-2:dr-demo-west",
+                                       "--deploy-polls",
+                                       "1",
+                                       NULL};
+    setenv("CFDR_WAIT_SCALE", "0.01", 1);
+    unsetenv("CFDR_EDGE_URL_OVERRIDE");
+    return awsep_setup(state, args);
+}
+
+static int teardown(void **state)
+{
+    return awsep_teardown(state);
+}
+
+static void world_open(struct world *w)
+{
+    struct cli_globals g;
+    cfdr_err e;
+
+    memset(w, 0, sizeof(*w));
+    snprintf(w->dir, sizeof(w->dir), "/tmp/cfdr-provider-alarms-XXXXXX");
+    assert_non_null(mkdtemp(w->dir));
+    w->out = tmpfile();
+    w->errs = tmpfile();
+    assert_non_null(w->out);
+    assert_non_null(w->errs);
+    memset(&g, 0, sizeof(g));
+    g.config_path = "cfdr.json";
+    g.state_dir = w->dir;
+    g.no_color = 1;
+    app_init(&w->app, &g, w->out, w->errs);
+    CHECK_OK(config_load_string(config_json, "cfdr.json", &w->cfg, &e));
+    CHECK_OK(state_open(w->dir, w->cfg.project, "aws", STATE_CREATE, &w->st, &e));
+    CHECK_OK(provider_open(&w->app, &w->cfg, &w->st, &w->p, &e));
+}
+
+static void world_close(struct world *w)
+{
+    char cmd[160];
+    provider_close(&w->p);
+    state_close(&w->st);
+    config_free(&w->cfg);
+    app_free(&w->app);
+    fclose(w->out);
+    fclose(w->errs);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* What the provider said on stderr so far. */
+static char *said(struct world *w)
+{
+    long n;
+    char *s;
+    fflush(w->errs);
+    n = ftell(w->errs);
+    assert_true(n >= 0);
+    s = calloc(1, (size_t)n + 1);
+    assert_non_null(s);
+    rewind(w->errs);
+    assert_int_equal(fread(s, 1, (size_t)n, w->errs), (size_t)n);
+    return s;
+}
+
+static size_t mutating_requests(struct awsep_fx *fx)
+{
+    size_t k = 0;
+    for (const char *const *m = mutating; *m; m++)
+        k += awsep_count(&fx->ep, *m);
+    return k;
+}
+
+static json_object *jpath(json_object *o, const char *a, const char *b, const char *c)
+{
+    o = json_object_object_get(o, a);
+    if (b)
+        o = json_object_object_get(o, b);
+    if (c)
+        o = json_object_object_get(o, c);
+    return o;
+}
+
+static size_t count_kind(const struct cfdr_state *st, const char *kind)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < state_resource_count(st); i++)
+        if (strcmp(json_object_get_string(json_object_object_get(state_resource_at(st, i), "kind")),
+                   kind) == 0)
+            k++;
+    return k;
+}
+
+/* The alarm's parameters as the endpoint stored them. */
+static json_object *alarm_params(json_object *services, const char *region, const char *name)
+{
+    json_object *a = json_object_object_get(jpath(services, "monitoring", "alarms", region), name);
+    assert_non_null(a);
+    return json_object_object_get(a, "params");
+}
+
+static int has_dimension(json_object *params, const char *name, const char *value)
+{
+    json_object *dims = json_object_object_get(params, "Dimensions");
+    for (size_t i = 0; i < json_object_array_length(dims); i++) {
+        json_object *d = json_object_array_get_idx(dims, i);
+        if (strcmp(awsep_str(d, "Name"), name) == 0 && strcmp(awsep_str(d, "Value"), value) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void check_alarms_in_endpoint(struct awsep_fx *fx, const char *service_id,
+                                     const char *dist_id)
+{
+    json_object *doc = awsep_control(&fx->ep, "GET", "/state", NULL);
+    json_object *sv = json_object_object_get(doc, "services"), *p, *topics, *t;
+
+    p = alarm_params(sv, "us-west-2", "dr-demo-failover-active");
+    assert_string_equal(awsep_str(p, "Namespace"), "AWS/AppRunner");
+    assert_string_equal(awsep_str(p, "MetricName"), "Requests");
+    assert_string_equal(awsep_str(p, "Statistic"), "Sum");
+    assert_string_equal(awsep_str(p, "ComparisonOperator"), "GreaterThanOrEqualToThreshold");
+    assert_true(json_object_get_double(json_object_object_get(p, "Threshold")) == 1.0);
+    assert_int_equal(json_object_get_int(json_object_object_get(p, "Period")), 60);
+    assert_int_equal(json_object_get_int(json_object_object_get(p, "EvaluationPeriods")), 1);
+    assert_string_equal(awsep_str(p, "TreatMissingData"), "notBreaching");
+    assert_true(has_dimension(p, "ServiceName", "dr-demo-west"));
+    assert_true(has_dimension(p, "ServiceID", service_id));
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(
+                            json_object_object_get(p, "AlarmActions"), 0)),
+                        TOPIC_W);
+    assert_string_equal(json_object_get_string(
+                            json_object_array_get_idx(json_object_object_get(p, "OKActions"), 0)),
+                        TOPIC_W);
+
+    p = alarm_params(sv, "us-east-1", "dr-demo-edge-5xx");
+    assert_string_equal(awsep_str(p, "Namespace"), "AWS/CloudFront");
+    assert_string_equal(awsep_str(p, "MetricName"), "5xxErrorRate");
+    assert_string_equal(awsep_str(p, "Statistic"), "Average");
+    assert_true(json_object_get_double(json_object_object_get(p, "Threshold")) == 5.0);
+    assert_true(has_dimension(p, "DistributionId", dist_id));
+    assert_true(has_dimension(p, "Region", "Global"));
+    assert_string_equal(json_object_get_string(
+                            json_object_array_get_idx(json_object_object_get(p, "OKActions"), 0)),
+                        TOPIC_E);
+
+    topics = jpath(sv, "sns", "topics", NULL);
+    for (int i = 0; i < 2; i++) {
+        t = json_object_object_get(topics, i ? TOPIC_E : TOPIC_W);
+        assert_non_null(t);
+        assert_int_equal(json_object_array_length(json_object_object_get(t, "subscriptions")), 2);
+        assert_string_equal(
+            awsep_str(json_object_array_get_idx(json_object_object_get(t, "tags"), 0), "Value"),
+            "dr-demo");
+    }
+    assert_string_equal(
+        awsep_str(
+            jpath(json_object_object_get(jpath(sv, "cloudfront", "distributions", NULL), dist_id),
+                  "monitoring", "RealtimeMetricsSubscriptionConfig", NULL),
+            "RealtimeMetricsSubscriptionStatus"),
+        "Enabled");
+    json_object_put(doc);
+}
+
+static void test_alarms_lifecycle(void **state)
+{
+    struct awsep_fx *fx = *state;
+    struct world w;
+    json_object *out, *doc, *notes;
+    const char *names[] = {"dr-demo-edge-5xx"};
+    char service_id[64], dist_id[64], *text;
+    size_t removed = 0, gone = 0, before;
+    struct aws_error ae;
+    cfdr_err e;
+
+    world_open(&w);
+    assert_non_null(w.p.ops->alarms_setup);
+    CHECK_OK(w.p.ops->create(&w.p, 1, 0, &e));
+    snprintf(service_id, sizeof(service_id), "%s",
+             awsep_str(state_resource(&w.st, "service", "secondary"), "service_id"));
+    snprintf(dist_id, sizeof(dist_id), "%s",
+             awsep_str(state_resource(&w.st, "distribution", "distribution"), "distribution_id"));
+
+    /* a period these metrics cannot use is refused before anything is sent */
+    before = awsep_count(&fx->ep, NULL);
+    w.cfg.alarms.period_s = 30;
+    out = json_object_new_object();
+    assert_int_equal(w.p.ops->alarms_setup(&w.p, out, &e), CFDR_E_CONFIG);
+    assert_non_null(strstr(e.msg, "alarms.period_s"));
+    assert_non_null(strstr(e.msg, "60 s"));
+    json_object_put(out);
+    assert_int_equal(awsep_count(&fx->ep, NULL), before);
+    w.cfg.alarms.period_s = 60;
+
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    assert_int_equal(json_object_array_length(json_object_object_get(out, "alarms")), 2);
+    assert_int_equal(json_object_array_length(json_object_object_get(out, "subscriptions")), 4);
+    assert_null(strstr(json_object_to_json_string(out), "T0KEN"));
+    json_object_put(out);
+    check_alarms_in_endpoint(fx, service_id, dist_id);
+    assert_int_equal(count_kind(&w.st, "alarm"), 2);
+    assert_int_equal(count_kind(&w.st, "alarm_topic"), 2);
+    assert_int_equal(count_kind(&w.st, "alarm_subscription"), 4);
+    assert_int_equal(count_kind(&w.st, "monitoring_subscription"), 1);
+    text = said(&w);
+    assert_non_null(strstr(text, "confirmation mail"));
+    assert_null(strstr(text, "T0KEN"));
+    free(text);
+
+    /* again: nothing changes */
+    before = mutating_requests(fx);
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    json_object_put(out);
+    assert_int_equal(mutating_requests(fx), before);
+    assert_int_equal(state_resource_count(&w.st), 3 + 2 + 2 + 4 + 1);
+
+    /* test: every alarm to ALARM, one notification per topic */
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_test(&w.p, NULL, out, &e));
+    assert_int_equal(json_object_array_length(json_object_object_get(out, "tested")), 2);
+    json_object_put(out);
+    doc = awsep_control(&fx->ep, "GET", "/state", NULL);
+    notes = jpath(doc, "services", "sns", "notifications");
+    assert_int_equal(json_object_array_length(notes), 2);
+    assert_non_null(
+        strstr(awsep_str(json_object_array_get_idx(notes, 0), "message"), "cfdr alarms test"));
+    json_object_put(doc);
+    out = json_object_new_object();
+    assert_int_equal(w.p.ops->alarms_test(&w.p, "no-such-alarm", out, &e), CFDR_E_USAGE);
+    assert_non_null(strstr(e.msg, "dr-demo-failover-active"));
+    json_object_put(out);
+
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_status(&w.p, out, &e));
+    {
+        json_object *alarms = json_object_object_get(out, "alarms");
+        assert_int_equal(json_object_array_length(alarms), 2);
+        for (size_t i = 0; i < 2; i++) {
+            json_object *a = json_object_array_get_idx(alarms, i);
+            assert_string_equal(awsep_str(a, "state"), "ALARM");
+            assert_non_null(strstr(awsep_str(a, "reason"), "cfdr alarms test"));
+            assert_non_null(awsep_str(a, "updated_at"));
+        }
+        assert_int_equal(json_object_array_length(json_object_object_get(out, "subscriptions")), 4);
+    }
+    json_object_put(out);
+
+    /* someone deleted one alarm already: destroy counts it as gone and removes the rest */
+    CHECK_OK(cw_delete_alarms(fx->t, "us-east-1", names, 1, &ae, &e));
+    CHECK_OK(w.p.ops->destroy(&w.p, 0, &removed, &gone, &e));
+    /* 1 alarm, 2 topics, 4 subscriptions, the monitoring subscription, the distribution */
+    assert_int_equal(removed, 9);
+    assert_int_equal(gone, 1);
+    assert_int_equal(state_resource_count(&w.st), 0);
+    doc = awsep_control(&fx->ep, "GET", "/state", NULL);
+    assert_int_equal(json_object_object_length(jpath(doc, "services", "sns", "topics")), 0);
+    {
+        json_object_object_foreach(jpath(doc, "services", "monitoring", "alarms"), region, list)
+        {
+            (void)region;
+            assert_int_equal(json_object_object_length(list), 0);
+        }
+    }
+    assert_int_equal(
+        json_object_object_length(jpath(doc, "services", "cloudfront", "distributions")), 0);
+    json_object_put(doc);
+    CHECK_OK(w.p.ops->destroy(&w.p, 0, &removed, &gone, &e));
+    assert_int_equal(removed + gone, 0);
+    world_close(&w);
+    {
+        static const struct awsep_expect expected[] = {
+            {"DeleteAlarms", CW_ERR_RESOURCE_NOT_FOUND, 1, NULL},
+        };
+        awsep_check_log(fx, expected, 1, 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_alarms_lifecycle, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
