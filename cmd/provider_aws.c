@@ -1507,6 +1507,16 @@ done:
     return CFDR_OK;
 }
 
+/* The state id of a subscription: <region>:<protocol>:<12 hex of the endpoint's SHA-256>. */
+static cfdr_code subscription_id(const char *region, const char *protocol, const char *endpoint,
+                                 char *id, size_t n, cfdr_err *err)
+{
+    char hash[13];
+    CFDR_TRY(sha12(endpoint, hash, err));
+    snprintf(id, n, "%s:%s:%s", region, protocol, hash);
+    return CFDR_OK;
+}
+
 /* "https" or "http" from a webhook URL's scheme. */
 static const char *webhook_protocol(const char *url)
 {
@@ -1519,7 +1529,7 @@ static cfdr_code ensure_subscription(struct provider *p, const char *region, con
                                      json_object *report, int *pending_email, cfdr_err *err)
 {
     const char *topic = alarm_topic_arn(p, region);
-    char id[CONFIG_REGION_MAX + 64], hash[13], shown[300], arn[SNS_ARN_SIZE] = "";
+    char id[CONFIG_REGION_MAX + 64], shown[300], arn[SNS_ARN_SIZE] = "";
     char topic_arn[SNS_ARN_SIZE];
     const struct sns_subscription *found = NULL;
     struct aws_error ae;
@@ -1532,8 +1542,7 @@ static cfdr_code ensure_subscription(struct provider *p, const char *region, con
     else
         snprintf(topic_arn, sizeof(topic_arn), "arn:aws:sns:%s:ACCOUNT-ID:%s%s", region,
                  p->cfg->project, ALARM_TOPIC_SUFFIX);
-    CFDR_TRY(sha12(endpoint, hash, err));
-    snprintf(id, sizeof(id), "%s:%s:%s", region, protocol, hash);
+    CFDR_TRY(subscription_id(region, protocol, endpoint, id, sizeof(id), err));
     endpoint_shown(endpoint, shown, sizeof(shown));
     for (size_t i = 0; i < subs->n && !found; i++)
         if (strcmp(subs->items[i].protocol, protocol) == 0 &&
@@ -1699,6 +1708,99 @@ static cfdr_code ensure_alarm(struct provider *p, const struct alarm_want *w, js
     return rc;
 }
 
+/* Every resource of one kind recorded in the state: their ids, copied (the state changes as
+ * they are removed). The caller frees each and the array. */
+static cfdr_code recorded_ids(struct provider *p, const char *kind, char ***ids, size_t *n,
+                              cfdr_err *err)
+{
+    size_t count = state_resource_count(p->st);
+    *ids = NULL;
+    *n = 0;
+    if (!count)
+        return CFDR_OK;
+    *ids = calloc(count, sizeof(**ids));
+    if (!*ids)
+        return err_set(err, CFDR_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        json_object *r = state_resource_at(p->st, i);
+        const char *k = jstr(r, "kind"), *id = jstr(r, "id");
+        if (k && id && strcmp(k, kind) == 0) {
+            (*ids)[*n] = strdup(id);
+            if (!(*ids)[(*n)++])
+                return err_set(err, CFDR_E_NOMEM, "out of memory");
+        }
+    }
+    return CFDR_OK;
+}
+
+static void free_ids(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+/* 1 when cfdr.json still lists the subscription recorded as id (of region). */
+static int subscription_wanted(struct provider *p, const char *region, const char *id,
+                               cfdr_err *err)
+{
+    const struct config_alarms *al = &p->cfg->alarms;
+    char want[CONFIG_REGION_MAX + 64];
+    for (size_t i = 0; i < al->n_email + al->n_https; i++) {
+        const char *endpoint = i < al->n_email ? al->email[i] : al->https[i - al->n_email];
+        const char *protocol = i < al->n_email ? "email" : webhook_protocol(endpoint);
+        /* when in doubt, keep it: never unsubscribe what may still be wanted */
+        if (subscription_id(region, protocol, endpoint, want, sizeof(want), err) != CFDR_OK ||
+            strcmp(want, id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Subscriptions recorded for region that cfdr.json no longer lists: a confirmed one is
+ * unsubscribed and forgotten; a pending one cannot be removed at AWS (it expires, or goes with
+ * the topic), so it stays recorded and setup says so. */
+static cfdr_code prune_subscriptions(struct provider *p, const char *region,
+                                     const struct sns_subscription_list *subs, cfdr_err *err)
+{
+    char **ids = NULL;
+    size_t n = 0;
+    cfdr_code rc = recorded_ids(p, "alarm_subscription", &ids, &n, err);
+
+    for (size_t i = 0; i < n && !rc; i++) {
+        json_object *r = state_resource(p->st, "alarm_subscription", ids[i]);
+        const char *rregion = jstr(r, "region"), *arn = jstr(r, "arn");
+        const char *shown = jstr(r, "endpoint_shown");
+        int confirmed = 0;
+        struct aws_error ae;
+        if (!rregion || strcmp(rregion, region) != 0 || subscription_wanted(p, region, ids[i], err))
+            continue;
+        for (size_t k = 0; arn && k < subs->n; k++)
+            confirmed |= !subs->items[k].pending && strcmp(subs->items[k].arn, arn) == 0;
+        if (!confirmed) {
+            app_warn(p->app,
+                     "%s (%s) is no longer in cfdr.json but its subscription is still pending "
+                     "confirmation: SNS cannot remove it until it is confirmed or expires; "
+                     "cfdr destroy removes it with the topic",
+                     shown ? shown : ids[i], region);
+            continue;
+        }
+        rc = sns_unsubscribe(impl(p)->t, region, arn, &ae, err);
+        if (rc == CFDR_E_AWS && aws_code_is(&ae, SNS_ERR_NOT_FOUND))
+            rc = CFDR_OK;
+        if (rc) {
+            err_wrap(err, "unsubscribing %s, no longer in cfdr.json", shown ? shown : ids[i]);
+            break;
+        }
+        if (!impl(p)->dry_run)
+            app_say(p->app, "  unsubscribed %s (%s): no longer in cfdr.json",
+                    shown ? shown : ids[i], region);
+        rc = forget(p, "alarm_subscription", ids[i], err);
+    }
+    free_ids(ids, n);
+    return rc;
+}
+
 static cfdr_code aws_alarms_setup(struct provider *p, json_object *out, cfdr_err *err)
 {
     const struct config_alarms *al = &p->cfg->alarms;
@@ -1731,6 +1833,8 @@ static cfdr_code aws_alarms_setup(struct provider *p, json_object *out, cfdr_err
         for (size_t i = 0; i < al->n_https && !rc; i++)
             rc = ensure_subscription(p, regions[r], webhook_protocol(al->https[i]), al->https[i],
                                      &subs, subs_out, &pending_email, err);
+        if (!rc)
+            rc = prune_subscriptions(p, regions[r], &subs, err);
         sns_subscription_list_free(&subs);
     }
     if (rc)
@@ -1760,38 +1864,6 @@ static cfdr_code aws_alarms_setup(struct provider *p, json_object *out, cfdr_err
 out:
     alarm_wants_free(w);
     return rc;
-}
-
-/* Every resource of one kind recorded in the state: their ids, copied (the state changes as
- * they are removed). The caller frees each and the array. */
-static cfdr_code recorded_ids(struct provider *p, const char *kind, char ***ids, size_t *n,
-                              cfdr_err *err)
-{
-    size_t count = state_resource_count(p->st);
-    *ids = NULL;
-    *n = 0;
-    if (!count)
-        return CFDR_OK;
-    *ids = calloc(count, sizeof(**ids));
-    if (!*ids)
-        return err_set(err, CFDR_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < count; i++) {
-        json_object *r = state_resource_at(p->st, i);
-        const char *k = jstr(r, "kind"), *id = jstr(r, "id");
-        if (k && id && strcmp(k, kind) == 0) {
-            (*ids)[*n] = strdup(id);
-            if (!(*ids)[(*n)++])
-                return err_set(err, CFDR_E_NOMEM, "out of memory");
-        }
-    }
-    return CFDR_OK;
-}
-
-static void free_ids(char **ids, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
 }
 
 static cfdr_code aws_alarms_status(struct provider *p, json_object *out, cfdr_err *err)

@@ -40,6 +40,7 @@ static const char config_json[] =
 
 static const char *const mutating[] = {"CreateTopic",
                                        "Subscribe",
+                                       "Unsubscribe",
                                        "DeleteTopic",
                                        "PutMetricAlarm",
                                        "DeleteAlarms",
@@ -279,6 +280,32 @@ static void test_alarms_lifecycle(void **state)
     json_object_put(out);
     assert_int_equal(mutating_requests(fx), before);
     assert_int_equal(state_resource_count(&w.st), 3 + 2 + 2 + 4 + 1);
+
+    /* the webhook leaves cfdr.json: while pending it stays (SNS cannot remove it), once
+     * confirmed the next setup unsubscribes it in both regions */
+    w.cfg.alarms.n_https = 0;
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    json_object_put(out);
+    assert_int_equal(awsep_count(&fx->ep, "Unsubscribe"), 0);
+    assert_int_equal(count_kind(&w.st, "alarm_subscription"), 4);
+    awsep_control_do(&fx->ep, "POST", "/sns/confirm", "{}");
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    json_object_put(out);
+    assert_int_equal(awsep_count(&fx->ep, "Unsubscribe"), 2);
+    assert_int_equal(count_kind(&w.st, "alarm_subscription"), 2);
+    text = said(&w);
+    assert_non_null(strstr(text, "no longer in cfdr.json"));
+    free(text);
+    /* and back: subscribed again */
+    w.cfg.alarms.n_https = 1;
+    before = awsep_count(&fx->ep, "Subscribe");
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    json_object_put(out);
+    assert_int_equal(awsep_count(&fx->ep, "Subscribe") - before, 2);
+    assert_int_equal(count_kind(&w.st, "alarm_subscription"), 4);
 
     /* test: every alarm to ALARM, one notification per topic */
     out = json_object_new_object();
