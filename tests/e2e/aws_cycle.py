@@ -651,9 +651,18 @@ def lane_alarms(ep, cf, work):
     modes = {(r["kind"], r["id"]): r.get("mode") for r in doc.get("resources", [])}
     check(rc == 0 and modes.get(("alarm", "dr-alarms-failover-active")) == "ALARM", "cfdr status shows the alarm states: %r" % modes)
 
-    # --- dry-run destroy shows the alarm requests and sends none
+    # --- dry runs of setup and test print the requests and send none
     drain(ep)
     before = open(os.path.join(work, "al", "state.json"), "rb").read()
+    for args, needle in ((["alarms", "setup"], "Action=DescribeAlarms"), (["alarms", "test"], "Action=SetAlarmState")):
+        rc, out, err = cf.run(base + ["--dry-run"] + args)
+        check(rc == 0 and needle in out and "dry run: not sent" in out and SECRET not in out + err,
+              "--dry-run %s prints its requests (%d): %s" % (" ".join(args), rc, err[-600:]))
+    check(requests_log(ep) == [] and open(os.path.join(work, "al", "state.json"), "rb").read() == before,
+          "dry-run setup and test sent and changed nothing")
+
+    # --- dry-run destroy shows the alarm requests and sends none
+    drain(ep)
     rc, out, err = cf.run(base + ["--dry-run", "destroy"])
     check(rc == 0 and "Action=DeleteAlarms" in out and "Action=DeleteTopic" in out and "/monitoring-subscription/" in out,
           "dry-run destroy prints the alarm, topic and monitoring subscription deletes: %s" % err[-600:])

@@ -307,6 +307,49 @@ static void test_alarms_lifecycle(void **state)
     assert_int_equal(awsep_count(&fx->ep, "Subscribe") - before, 2);
     assert_int_equal(count_kind(&w.st, "alarm_subscription"), 4);
 
+    /* --dry-run: setup, test and status print their requests and send none; the state is
+     * not touched */
+    {
+        struct cfdr_app dry_app;
+        struct provider dry;
+        struct cli_globals g = w.app.g;
+        FILE *dry_out = tmpfile(), *dry_errs = tmpfile();
+        size_t logged = awsep_count(&fx->ep, NULL), nres = state_resource_count(&w.st);
+        char *printed;
+        long n;
+
+        assert_non_null(dry_out);
+        assert_non_null(dry_errs);
+        g.dry_run = 1;
+        app_init(&dry_app, &g, dry_out, dry_errs);
+        CHECK_OK(provider_open(&dry_app, &w.cfg, &w.st, &dry, &e));
+        out = json_object_new_object();
+        CHECK_OK(dry.ops->alarms_setup(&dry, out, &e));
+        CHECK_OK(dry.ops->alarms_test(&dry, NULL, out, &e));
+        CHECK_OK(dry.ops->alarms_status(&dry, out, &e));
+        json_object_put(out);
+        provider_close(&dry);
+        app_free(&dry_app);
+        assert_int_equal(awsep_count(&fx->ep, NULL), logged);
+        assert_int_equal(state_resource_count(&w.st), nres);
+        fflush(dry_out);
+        n = ftell(dry_out);
+        assert_true(n > 0);
+        printed = calloc(1, (size_t)n + 1);
+        assert_non_null(printed);
+        rewind(dry_out);
+        assert_int_equal(fread(printed, 1, (size_t)n, dry_out), (size_t)n);
+        assert_non_null(strstr(printed, "Action=ListSubscriptionsByTopic"));
+        assert_non_null(strstr(printed, "Action=DescribeAlarms"));
+        assert_non_null(strstr(printed, "Action=SetAlarmState"));
+        assert_non_null(strstr(printed, "/monitoring-subscription/"));
+        assert_non_null(strstr(printed, "(dry run: not sent)"));
+        assert_null(strstr(printed, AWSEP_SECRET));
+        free(printed);
+        fclose(dry_out);
+        fclose(dry_errs);
+    }
+
     /* test: every alarm to ALARM, one notification per topic */
     out = json_object_new_object();
     CHECK_OK(w.p.ops->alarms_test(&w.p, NULL, out, &e));
