@@ -1365,7 +1365,7 @@ static cfdr_code check_alarm_period(struct provider *p, cfdr_err *err)
                    "datapoint a minute (standard resolution), so CloudWatch alarms on them need "
                    "a period of 60 s or a multiple of it (a shorter one finds no data most of the "
                    "time); set alarms.period_s to 60 in %s (shorter periods are for --local)",
-                   s, p->app->g.config_path);
+                   s, p->app->g.config_path ? p->app->g.config_path : "cfdr.json");
 }
 
 /* The two alarms of PRODUCT.md section 5, as cfdr wants them. dry-run stands placeholders in
@@ -1526,7 +1526,7 @@ static const char *webhook_protocol(const char *url)
 /* Subscribes one endpoint unless SNS already lists it; records it either way. */
 static cfdr_code ensure_subscription(struct provider *p, const char *region, const char *protocol,
                                      const char *endpoint, const struct sns_subscription_list *subs,
-                                     json_object *report, int *pending_email, cfdr_err *err)
+                                     json_object *report, int pending_n[2], cfdr_err *err)
 {
     const char *topic = alarm_topic_arn(p, region);
     char id[CONFIG_REGION_MAX + 64], shown[300], arn[SNS_ARN_SIZE] = "";
@@ -1565,8 +1565,8 @@ static cfdr_code ensure_subscription(struct provider *p, const char *region, con
     if (!impl(p)->dry_run)
         app_say(p->app, "  %s subscription %s in %s: %s%s", protocol, shown, region,
                 created ? "subscribed, " : "", pending ? "pending confirmation" : "confirmed");
-    if (pending && strcmp(protocol, "email") == 0)
-        (*pending_email)++;
+    if (pending) /* [0] email, [1] webhooks */
+        pending_n[strcmp(protocol, "email") == 0 ? 0 : 1]++;
     f = json_object_new_object();
     json_object_object_add(f, "region", json_object_new_string(region));
     json_object_object_add(f, "topic_arn", json_object_new_string(topic_arn));
@@ -1809,7 +1809,7 @@ static cfdr_code aws_alarms_setup(struct provider *p, json_object *out, cfdr_err
     const char *regions[2];
     size_t nregions = alarm_regions(p, regions);
     struct alarm_want w[2] = {{0}};
-    int pending_email = 0;
+    int pending[2] = {0, 0};
     cfdr_code rc;
 
     json_object_object_add(out, "topics", topics);
@@ -1828,11 +1828,11 @@ static cfdr_code aws_alarms_setup(struct provider *p, json_object *out, cfdr_err
         struct sns_subscription_list subs = {0};
         rc = ensure_topic(p, regions[r], &subs, topics, err);
         for (size_t i = 0; i < al->n_email && !rc; i++)
-            rc = ensure_subscription(p, regions[r], "email", al->email[i], &subs, subs_out,
-                                     &pending_email, err);
+            rc = ensure_subscription(p, regions[r], "email", al->email[i], &subs, subs_out, pending,
+                                     err);
         for (size_t i = 0; i < al->n_https && !rc; i++)
             rc = ensure_subscription(p, regions[r], webhook_protocol(al->https[i]), al->https[i],
-                                     &subs, subs_out, &pending_email, err);
+                                     &subs, subs_out, pending, err);
         if (!rc)
             rc = prune_subscriptions(p, regions[r], &subs, err);
         sns_subscription_list_free(&subs);
@@ -1853,14 +1853,16 @@ static cfdr_code aws_alarms_setup(struct provider *p, json_object *out, cfdr_err
                         "from AWS's answers; the requests above assume none of them exists yet");
         goto out;
     }
-    if (pending_email)
+    if (pending[0])
         app_say(p->app,
                 "  %d email subscription%s pending: SNS sent each address a confirmation mail; "
                 "nothing is delivered to an address until its owner clicks the link in it",
-                pending_email, pending_email == 1 ? " is" : "s are");
-    if (al->n_https)
-        app_say(p->app, "  webhooks must confirm too: SNS POSTs a SubscriptionConfirmation with a "
-                        "SubscribeURL to visit before it delivers anything");
+                pending[0], pending[0] == 1 ? " is" : "s are");
+    if (pending[1])
+        app_say(p->app,
+                "  %d webhook subscription%s pending: SNS POSTs each a SubscriptionConfirmation "
+                "with a SubscribeURL, which the receiver must visit before anything is delivered",
+                pending[1], pending[1] == 1 ? " is" : "s are");
 out:
     alarm_wants_free(w);
     return rc;
