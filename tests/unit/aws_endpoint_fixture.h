@@ -1,6 +1,7 @@
 /*
  * aws_endpoint_fixture: what the AWS service client tests share (included by
- * tests/unit/test_cloudfront.c and test_apprunner.c).
+ * tests/unit/test_cloudfront.c, test_apprunner.c, test_cloudwatch.c, test_sns.c and
+ * test_provider_alarms.c).
  *
  *   - the strict local AWS endpoint (tests/servers/aws_endpoint.py) as a child process: started
  *     with fork/exec, its port read from the first stdout line, stopped by PID (SIGTERM, then
@@ -410,6 +411,8 @@ static inline void awsep_env(const struct awsep *ep)
         "ALL_PROXY",
         "AWS_ENDPOINT_URL_CLOUDFRONT",
         "AWS_ENDPOINT_URL_APPRUNNER",
+        "AWS_ENDPOINT_URL_CLOUDWATCH",
+        "AWS_ENDPOINT_URL_SNS",
         "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
         "AWS_SESSION_TOKEN",
         "AWS_PROFILE",
