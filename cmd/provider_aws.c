@@ -25,11 +25,14 @@
  *                            0 < F <= 1 (e.g. 0.01: the 60 s CloudFront interval becomes 0.6 s)
  *   CFDR_EDGE_URL_OVERRIDE=U drills probe U (e.g. http://127.0.0.1:8080/, a local edge in
  *                            front of local stand-ins) instead of https://<distribution domain>/
+ *   CFDR_PRIMARY_URL_OVERRIDE=U, CFDR_SECONDARY_URL_OVERRIDE=U
+ *                            drills probe U directly instead of https://<ServiceUrl>/ of that
+ *                            service (the local stand-ins behind the test endpoint)
  *
  * Which origin served a probe: the drill compares the drill.served_by_header response header
- * with the two regions. The local stand-ins send x-region; App Runner's public sample image does
- * not, so against real services the served-by counts stay unknown unless the services send the
- * header. (Inferring it from direct probes of both origins is not built.)
+ * with the two regions. App Runner's public sample image sends no such header: the drill then
+ * infers it from direct probes of both services (https://<ServiceUrl>/, drills/servedby), which
+ * also show when the primary really stopped serving after PauseService (asynchronous).
  *
  * --dry-run: every request is printed (signed, secrets redacted) by the transport's dry-run sink
  * on stdout and none is sent; waits that depend on answers are skipped and say so; the state is
@@ -918,8 +921,8 @@ static cfdr_code aws_edge(struct provider *p, struct provider_edge *out, cfdr_er
     if (!(override && *override))
         app_say(p->app,
                 "  which origin served each probe comes from the %s response header "
-                "(drill.served_by_header), which the services must send (App Runner's sample "
-                "image does not; then the drill cannot tell the origins apart)",
+                "(drill.served_by_header) when the services send it, else from probing both "
+                "services directly",
                 p->cfg->drill.served_by_header);
     if (override && *override) {
         if (strncmp(override, "http://", 7) != 0 && strncmp(override, "https://", 8) != 0)
@@ -937,6 +940,26 @@ static cfdr_code aws_edge(struct provider *p, struct provider_edge *out, cfdr_er
     }
     snprintf(out->primary_value, sizeof(out->primary_value), "%s", p->cfg->primary.region);
     snprintf(out->secondary_value, sizeof(out->secondary_value), "%s", p->cfg->secondary.region);
+    for (int i = 0; i < 2; i++) {
+        const char *which = i == 0 ? "primary" : "secondary";
+        const char *host = jstr(state_resource(p->st, "service", which), "host");
+        const char *ov = getenv(i == 0 ? "CFDR_PRIMARY_URL_OVERRIDE" : "CFDR_SECONDARY_URL_OVERRIDE");
+        char *dst = i == 0 ? out->primary_url : out->secondary_url;
+        if (ov && *ov) {
+            if (strncmp(ov, "http://", 7) != 0 && strncmp(ov, "https://", 8) != 0)
+                return err_set(err, CFDR_E_USAGE,
+                               "CFDR_%s_URL_OVERRIDE='%.200s' is not an http(s) URL; it is a "
+                               "test hook: unset it",
+                               i == 0 ? "PRIMARY" : "SECONDARY", ov);
+            app_warn(p->app,
+                     "CFDR_%s_URL_OVERRIDE is set (a TEST HOOK): probing %s directly instead "
+                     "of the %s service",
+                     i == 0 ? "PRIMARY" : "SECONDARY", ov, which);
+            snprintf(dst, sizeof(out->primary_url), "%s", ov);
+        } else if (host) {
+            snprintf(dst, sizeof(out->primary_url), "https://%s/", host);
+        }
+    }
     return CFDR_OK;
 }
 

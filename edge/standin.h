@@ -27,7 +27,7 @@
  *   running    normal service.
  *   paused     every request: 404, `server: envoy`, body "404 Not Found". (No public source says
  *              what App Runner's front proxy returns for a paused service beyond a 404 from
- *              Envoy; this is the plain form.) x-region/x-service are kept so drills can tell
+ *              Envoy; this is the plain form.) x-region/x-service are kept (as identify says) so drills can tell
  *              who answered.
  *   error      every request: 503 with a short body.
  *   refuse     the listening socket is closed (connect() gets ECONNREFUSED) and every open
@@ -80,6 +80,14 @@ enum standin_mode {
     STANDIN_MODE_COUNT
 };
 
+/* STANDIN_IDENTIFY_HEADER (zero, the default): x-region/x-service headers and a body naming
+ * service and region. BODY: no x-region/x-service headers, the body still names them. NONE:
+ * no such headers and a body that is the same in every region ("cfdr stand-in: hello"). */
+enum standin_identify { STANDIN_IDENTIFY_HEADER = 0, STANDIN_IDENTIFY_BODY, STANDIN_IDENTIFY_NONE };
+
+/* "header", "body", "none" -> *out; CFDR_E_USAGE naming the allowed values otherwise. */
+cfdr_code standin_identify_from_name(const char *name, enum standin_identify *out, cfdr_err *err);
+
 #define STANDIN_DEFAULT_SLOW_MS 35000u
 #define STANDIN_MAX_SLOW_MS 3600000u
 #define STANDIN_DEFAULT_MAX_BODY (64u * 1024u * 1024u)
@@ -93,6 +101,9 @@ struct standin_options {
     enum standin_mode mode;     /* initial mode (zero = running) */
     unsigned slow_ms;           /* delay in mode slow; 0 = STANDIN_DEFAULT_SLOW_MS */
     size_t max_body;            /* request body limit; 0 = STANDIN_DEFAULT_MAX_BODY */
+    /* How its answers name it, for testing drills against origins that do not say who they
+     * are (App Runner's sample image sends no x-region): */
+    enum standin_identify identify;
     const struct cfdr_log *log; /* may be NULL; must outlive the stand-in */
     /* standin_run_forever only: called once the ports are open, before serving. */
     void (*on_ready)(struct standin *s, void *ud);
