@@ -8,6 +8,10 @@ DistributionConfig cfdr created (read back with GetDistributionConfig, as the AW
 it), and endpoint hooks take the primary stand-in down when PauseService makes it PAUSED and
 bring it back when ResumeService makes it RUNNING. The drills reach that edge through
 CFDR_EDGE_URL_OVERRIDE (the AWS provider's test hook) instead of https://<distribution domain>/.
+The stand-ins answer like App Runner's sample image: no x-region header and the same page in
+both regions (`_standin --identify none`), so the drills tell the origins apart by probing them
+directly (CFDR_PRIMARY_URL_OVERRIDE / CFDR_SECONDARY_URL_OVERRIDE instead of
+https://<ServiceUrl>/), and see from those probes when the primary really stopped serving.
 
 Lanes, in order, each with its own --state-dir:
   main       create (waits Deployed), a re-run, a create whose answer was lost (same caller
@@ -279,9 +283,12 @@ def lane_main(ep, cf, work, standins):
                            "--admin", "127.0.0.1:0", "--access-log", os.path.join(work, "edge-access.log")],
                           os.path.join(work, "edge.log"))
     edge_url = "http://127.0.0.1:%d/" % edge["port"]
-    status, headers, _ = http_get(edge_url)
-    check(status == 200 and headers.get("x-region") == "us-east-1", "the primary serves through the local edge")
-    hook = {"CFDR_EDGE_URL_OVERRIDE": edge_url}
+    status, headers, body = http_get(edge_url)
+    check(status == 200 and "x-region" not in headers and b"us-east-1" not in body,
+          "the primary serves through the local edge, without saying who it is: %r %r" % (headers, body))
+    hook = {"CFDR_EDGE_URL_OVERRIDE": edge_url,
+            "CFDR_PRIMARY_URL_OVERRIDE": "http://127.0.0.1:%d/" % standins["a"]["port"],
+            "CFDR_SECONDARY_URL_OVERRIDE": "http://127.0.0.1:%d/" % standins["b"]["port"]}
 
     # --- a re-run reuses everything
     rc, out, err = cf.run(["--state-dir", "st", "create"])
@@ -319,8 +326,17 @@ def lane_main(ep, cf, work, standins):
         r = json.load(open(report))
         check(r["result"] == "pass" and r["client_errors"] == 0 and r["mode"] == "aws" and r["fault"] == "pause",
               "drill report: pass, no viewer error: %r" % {k: r.get(k) for k in ("result", "client_errors", "mode", "fault")})
-        check(r["served_by"].get("us-west-2", 0) > 0 or r["served_by"].get("secondary", 0) > 0, "the secondary served: %r" % r["served_by"])
-        check(r["failover_seconds"] is not None, "failover_seconds measured")
+        check(r["served_by"].get("secondary", 0) > 0 and r["served_by"].get("primary", 0) > 0 and r["served_by"]["unknown"] == 0,
+              "both origins served, every probe attributed: %r" % r["served_by"])
+        check(r["served_by_method"] == "primary-health" and r["served_by_uncertain"] <= 4,
+              "origins told apart by the primary's health: %r" % {k: r.get(k) for k in ("served_by_method", "served_by_uncertain")})
+        # PauseService is asynchronous: the outage starts when the direct probes see it
+        check(r["fault_requested_s"] is not None and r["outage_started_s"] > r["fault_requested_s"]
+              and r["fault_requested_at"] < r["outage_started_at"],
+              "the outage starts after the pause was requested: %r" % {k: r.get(k) for k in ("fault_requested_s", "outage_started_s")})
+        check(r["failover_seconds"] is not None and r["failover_seconds"] < 1.0, "failover_seconds measured from the real outage: %r" % r["failover_seconds"])
+        before = [t for t in r["timeline"] if t[0] < r["outage_started_s"] - 0.15]
+        check(before and all(t[3] == "primary" for t in before), "probes before the primary stopped were served by it")
     check(standin_mode(a_ctl) == "paused", "the PAUSED hook took the primary stand-in down")
     check(apprunner_services(ep).get(("us-east-1", "dr-demo-east")) == "PAUSED", "App Runner says the primary is PAUSED")
     check(resource(load_state(work, "st"), "service", "primary").get("paused_by_cfdr") is True, "the state knows cfdr paused it")
@@ -332,6 +348,8 @@ def lane_main(ep, cf, work, standins):
     if check(os.path.isfile(report), "failback report written: %r" % report):
         r = json.load(open(report))
         check(r["result"] == "pass" and r["client_errors"] == 0 and r["failback_seconds"] is not None, "failback report: pass")
+        check(r["served_by_method"] == "primary-health" and r["resume_started_s"] > r["resume_requested_s"],
+              "failback counts from when the primary served again: %r" % {k: r.get(k) for k in ("resume_requested_s", "resume_started_s")})
     check(standin_mode(a_ctl) == "running", "the RUNNING hook brought the primary stand-in back")
     check(apprunner_services(ep).get(("us-east-1", "dr-demo-east")) == "RUNNING", "App Runner says the primary is RUNNING")
 
@@ -529,7 +547,7 @@ def main():
         standins = {}
         for key, region, name in (("a", "us-east-1", "dr-demo-east"), ("b", "us-west-2", "dr-demo-west")):
             _, standins[key] = start_child(["_standin", "--region", region, "--service", name, "--listen", "127.0.0.1:0",
-                                            "--control", "127.0.0.1:0"], os.path.join(work, "standin-%s.log" % key))
+                                            "--control", "127.0.0.1:0", "--identify", "none"], os.path.join(work, "standin-%s.log" % key))
         ep = EndpointProcess(["--credentials", "%s:%s" % (AKID, SECRET), "--credentials", "%s:%s" % (STORM_AKID, SECRET),
                               "--seed-service", "us-east-1:dr-demo-east=" + HOST_A, "--seed-service", "us-west-2:dr-demo-west=" + HOST_B,
                               "--deploy-polls", "2", "--service-polls", "2"], stderr_path=os.path.join(work, "endpoint.log")).start()
