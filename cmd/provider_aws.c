@@ -943,7 +943,8 @@ static cfdr_code aws_edge(struct provider *p, struct provider_edge *out, cfdr_er
     for (int i = 0; i < 2; i++) {
         const char *which = i == 0 ? "primary" : "secondary";
         const char *host = jstr(state_resource(p->st, "service", which), "host");
-        const char *ov = getenv(i == 0 ? "CFDR_PRIMARY_URL_OVERRIDE" : "CFDR_SECONDARY_URL_OVERRIDE");
+        const char *ov =
+            getenv(i == 0 ? "CFDR_PRIMARY_URL_OVERRIDE" : "CFDR_SECONDARY_URL_OVERRIDE");
         char *dst = i == 0 ? out->primary_url : out->secondary_url;
         if (ov && *ov) {
             if (strncmp(ov, "http://", 7) != 0 && strncmp(ov, "https://", 8) != 0)

@@ -158,9 +158,9 @@ static cfdr_code ensure_standin(struct provider *p, const char *which,
 {
     json_object *r = state_resource(p->st, "standin", which), *ready = NULL, *extra;
     const char *identify = getenv("CFDR_STANDIN_IDENTIFY");
-    const char *argv[] = {"_standin", "--region",    o->region,   "--service",   o->service,
-                          "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", NULL,
-                          NULL,       NULL};
+    const char *argv[] = {"_standin",    "--region", o->region,     "--service",
+                          o->service,    "--listen", "127.0.0.1:0", "--control",
+                          "127.0.0.1:0", NULL,       NULL,          NULL};
     cfdr_code rc;
 
     if (identify && *identify) {
@@ -184,8 +184,9 @@ static cfdr_code ensure_standin(struct provider *p, const char *which,
     json_object_object_add(extra, "service", json_object_new_string(o->service));
     json_object_object_add(extra, "mode", json_object_new_string("running"));
     if (identify && *identify) {
-        app_warn(p->app, "CFDR_STANDIN_IDENTIFY=%s is set (a TEST HOOK): the %s stand-in sends "
-                         "no x-region header",
+        app_warn(p->app,
+                 "CFDR_STANDIN_IDENTIFY=%s is set (a TEST HOOK): the %s stand-in sends "
+                 "no x-region header",
                  identify, which);
         json_object_object_add(extra, "identify", json_object_new_string(identify));
     }

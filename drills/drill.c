@@ -88,7 +88,7 @@ static cfdr_code new_direct(struct run *r, const struct drill_prober_options *ed
     cfdr_code rc;
     if (!urls[0] || !*urls[0])
         return CFDR_OK; /* without the primary there is nothing to infer from */
-    r->direct_rate = r->plan->direct_rate > 0 ? r->plan->direct_rate
+    r->direct_rate = r->plan->direct_rate > 0          ? r->plan->direct_rate
                      : r->plan->rate < DIRECT_RATE_MAX ? r->plan->rate
                                                        : DIRECT_RATE_MAX;
     for (int i = 0; i < 2; i++) {
@@ -105,7 +105,8 @@ static cfdr_code new_direct(struct run *r, const struct drill_prober_options *ed
         po.connect_to = NULL;
         po.nconnect_to = 0;
         if ((rc = drill_prober_new(&po, &r->direct[i], err)))
-            return err_wrap(err, "probing the %s origin directly", i == 0 ? "primary" : "secondary");
+            return err_wrap(err, "probing the %s origin directly",
+                            i == 0 ? "primary" : "secondary");
     }
     return CFDR_OK;
 }

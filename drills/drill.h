@@ -66,8 +66,8 @@ struct drill_plan {
     double origin_timeout_s; /* a direct answer slower than this is failing (response timeout) */
     double direct_timeout_s; /* a direct probe gives up after this; 0: probe_timeout_s */
     double direct_connect_timeout_s; /* and on a connect after this (connection timeout); 0: none */
-    int event_from_direct;   /* the event is when direct probes saw the primary change */
-    const char *const *connect_to; /* see drill_prober_options */
+    int event_from_direct;           /* the event is when direct probes saw the primary change */
+    const char *const *connect_to;   /* see drill_prober_options */
     size_t nconnect_to;
     volatile sig_atomic_t *interrupted; /* set by the caller's signal handler; may be NULL */
     const struct cfdr_log *log;
@@ -84,9 +84,9 @@ struct drill_outcome {
     int event_observed; /* event_s comes from the direct probes */
     double event_end_s; /* outage: when recover was called (resume/interrupt), else -1 */
     double max_lateness_s, p99_lateness_s;
-    char started_at[32];       /* ISO-8601 of t = 0 */
-    char event_started_at[32]; /* ISO-8601 of event_s */
-    char requested_at[32];     /* ISO-8601 of requested_s */
+    char started_at[32];                    /* ISO-8601 of t = 0 */
+    char event_started_at[32];              /* ISO-8601 of event_s */
+    char requested_at[32];                  /* ISO-8601 of requested_s */
     struct drill_servedby_result served_by; /* how probes were attributed to origins */
     int interrupted;
     int recovered;     /* the primary was brought back by this drill */

@@ -46,11 +46,27 @@ int drill_prober_header_is_volatile(const char *name, size_t len)
 {
     /* Per-request values, hop-by-hop headers, and what CloudFront or the local edge add or
      * rewrite on the way (their answers must fingerprint like the origin's own). */
-    static const char *const vol[] = {
-        "date", "age", "via", "x-amz-cf-id", "x-amz-cf-pop", "x-cache", "connection",
-        "keep-alive", "transfer-encoding", "content-length", "set-cookie", "expires",
-        "last-modified", "x-request-id", "x-amzn-requestid", "x-amzn-trace-id",
-        "x-envoy-upstream-service-time", "server-timing", "alt-svc", "vary", NULL};
+    static const char *const vol[] = {"date",
+                                      "age",
+                                      "via",
+                                      "x-amz-cf-id",
+                                      "x-amz-cf-pop",
+                                      "x-cache",
+                                      "connection",
+                                      "keep-alive",
+                                      "transfer-encoding",
+                                      "content-length",
+                                      "set-cookie",
+                                      "expires",
+                                      "last-modified",
+                                      "x-request-id",
+                                      "x-amzn-requestid",
+                                      "x-amzn-trace-id",
+                                      "x-envoy-upstream-service-time",
+                                      "server-timing",
+                                      "alt-svc",
+                                      "vary",
+                                      NULL};
     for (const char *const *v = vol; *v; v++)
         if (strlen(*v) == len && strncasecmp(*v, name, len) == 0)
             return 1;

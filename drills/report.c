@@ -984,8 +984,9 @@ cfdr_code drill_report_markdown(const struct drill_report *r, struct buf *out, c
     if (r->served_by_method) {
         w_f(&w, "| origin told by | %s |\n", served_by_text(r, line, sizeof(line)));
         if (r->served_by_uncertain)
-            w_f(&w, "| uncertain origin | %s probes, attributed near a change of the primary's "
-                    "health |\n",
+            w_f(&w,
+                "| uncertain origin | %s probes, attributed near a change of the primary's "
+                "health |\n",
                 fmt_count(n1, r->served_by_uncertain));
     }
     if (r->requested_at && r->event_started_at && strcmp(r->requested_at, r->event_started_at))

@@ -10,8 +10,8 @@
  * during: {...}}, result; failback reports: failback_seconds, client_errors. Both say how the
  * origins were told apart (served_by_method: header, fingerprint, primary-health, none, with
  * served_by_uncertain) and when the fault or resume was requested (fault_requested_at,
- * resume_requested_at) beside when it took effect (outage_started_at, resume_started_at). It also carries
- * the failover budget (what each kind of outage costs a viewer under the configured origin
+ * resume_requested_at) beside when it took effect (outage_started_at, resume_started_at). It also
+ * carries the failover budget (what each kind of outage costs a viewer under the configured origin
  * settings) beside the measured figure, and the timeline itself.
  *
  * Reports never contain secrets: no credentials, no webhook URLs, no SMTP URLs.
@@ -73,13 +73,13 @@ struct drill_report {
     double rate;                 /* probes per second */
     double event_s;     /* outage start (outage) or resume start (failback), seconds from t = 0 */
     double event_end_s; /* outage end (e.g. --resume), or -1 when the primary stayed down */
-    const char *event_started_at;     /* ISO-8601 of event_s (outage_started_at / resume start) */
-    double requested_s;          /* when the fault (resume) was requested; -1 when unknown */
-    const char *requested_at;    /* ISO-8601 of requested_s; NULL when unknown */
-    const char *served_by_method; /* "header", "fingerprint", "primary-health", "none"; NULL */
+    const char *event_started_at;      /* ISO-8601 of event_s (outage_started_at / resume start) */
+    double requested_s;                /* when the fault (resume) was requested; -1 when unknown */
+    const char *requested_at;          /* ISO-8601 of requested_s; NULL when unknown */
+    const char *served_by_method;      /* "header", "fingerprint", "primary-health", "none"; NULL */
     const char *served_by_fingerprint; /* "body" or "headers" with "fingerprint", else NULL */
     size_t served_by_uncertain;        /* probes attributed near a change of the primary */
-    const struct drill_probe *probes; /* probe.error is the prober's CURLcode (0: none) */
+    const struct drill_probe *probes;  /* probe.error is the prober's CURLcode (0: none) */
     size_t nprobes;
     struct drill_outage_figures outage;     /* kind == OUTAGE */
     struct drill_failback_figures failback; /* kind == FAILBACK */

@@ -119,8 +119,7 @@ cfdr_code standin_identify_from_name(const char *name, enum standin_identify *ou
             return CFDR_OK;
         }
     }
-    return err_set(err, CFDR_E_USAGE, "unknown --identify '%.64s': use header, body or none",
-                   name);
+    return err_set(err, CFDR_E_USAGE, "unknown --identify '%.64s': use header, body or none", name);
 }
 
 cfdr_code standin_mode_from_name(const char *name, enum standin_mode *out, cfdr_err *err)
@@ -534,9 +533,8 @@ static int reply_headers(struct sconn *c, const char *ctype)
 {
     struct standin *s = c->s;
     struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-    if (s->identify == STANDIN_IDENTIFY_HEADER &&
-        (evhttp_add_header(h, "x-region", s->region) ||
-         evhttp_add_header(h, "x-service", s->service)))
+    if (s->identify == STANDIN_IDENTIFY_HEADER && (evhttp_add_header(h, "x-region", s->region) ||
+                                                   evhttp_add_header(h, "x-service", s->service)))
         return -1;
     if (ctype && evhttp_add_header(h, "Content-Type", ctype))
         return -1;

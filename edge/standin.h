@@ -27,13 +27,11 @@
  *   running    normal service.
  *   paused     every request: 404, `server: envoy`, body "404 Not Found". (No public source says
  *              what App Runner's front proxy returns for a paused service beyond a 404 from
- *              Envoy; this is the plain form.) x-region/x-service are kept (as identify says) so drills can tell
- *              who answered.
- *   error      every request: 503 with a short body.
- *   refuse     the listening socket is closed (connect() gets ECONNREFUSED) and every open
- *              connection is closed, as when the process dies.
- *   blackhole  the listening socket is replaced by one with backlog 0 that is never accepted and
- *              whose accept queue the stand-in fills with its own dummy connection, so the
+ *              Envoy; this is the plain form.) x-region/x-service are kept (as identify says) so
+ * drills can tell who answered. error      every request: 503 with a short body. refuse     the
+ * listening socket is closed (connect() gets ECONNREFUSED) and every open connection is closed, as
+ * when the process dies. blackhole  the listening socket is replaced by one with backlog 0 that is
+ * never accepted and whose accept queue the stand-in fills with its own dummy connection, so the
  *              kernel drops further SYNs: connect() times out. Requests arriving on connections
  *              opened before are never answered; streams stop. Leaving blackhole closes those
  *              connections.
@@ -93,14 +91,14 @@ cfdr_code standin_identify_from_name(const char *name, enum standin_identify *ou
 #define STANDIN_DEFAULT_MAX_BODY (64u * 1024u * 1024u)
 
 struct standin_options {
-    const char *region;         /* required, e.g. "us-east-1" */
-    const char *service;        /* required, e.g. "dr-demo-east" */
-    const char *listen;         /* numeric "host:port" or "[v6]:port"; NULL = "127.0.0.1:0" (0 picks
-                                   a free port) */
-    const char *control;        /* same syntax, loopback only; NULL = "127.0.0.1:0" */
-    enum standin_mode mode;     /* initial mode (zero = running) */
-    unsigned slow_ms;           /* delay in mode slow; 0 = STANDIN_DEFAULT_SLOW_MS */
-    size_t max_body;            /* request body limit; 0 = STANDIN_DEFAULT_MAX_BODY */
+    const char *region;     /* required, e.g. "us-east-1" */
+    const char *service;    /* required, e.g. "dr-demo-east" */
+    const char *listen;     /* numeric "host:port" or "[v6]:port"; NULL = "127.0.0.1:0" (0 picks
+                               a free port) */
+    const char *control;    /* same syntax, loopback only; NULL = "127.0.0.1:0" */
+    enum standin_mode mode; /* initial mode (zero = running) */
+    unsigned slow_ms;       /* delay in mode slow; 0 = STANDIN_DEFAULT_SLOW_MS */
+    size_t max_body;        /* request body limit; 0 = STANDIN_DEFAULT_MAX_BODY */
     /* How its answers name it, for testing drills against origins that do not say who they
      * are (App Runner's sample image sends no x-region): */
     enum standin_identify identify;

@@ -25,15 +25,15 @@
 
 struct world_case {
     const char *name;
-    double fail_s, back_s;     /* the primary fails at fail_s and serves again from back_s */
-    int edge_header;           /* the edge's answers already name their origin */
-    int prim_body_varies;      /* the primary's body changes per answer (a timestamp in it) */
-    int same_body, same_hdrs;  /* both origins answer with the same body / headers */
-    int edge_rewrites;         /* the edge's answers carry neither origin's fingerprint */
-    int prim_samples;          /* healthy direct answers of the primary kept; 0: all */
-    int no_secondary_direct;   /* the secondary was not probed directly */
-    int no_direct;             /* nothing was probed directly */
-    int edge_errors_from;      /* edge probes from this index on get a 502; 0: none */
+    double fail_s, back_s;    /* the primary fails at fail_s and serves again from back_s */
+    int edge_header;          /* the edge's answers already name their origin */
+    int prim_body_varies;     /* the primary's body changes per answer (a timestamp in it) */
+    int same_body, same_hdrs; /* both origins answer with the same body / headers */
+    int edge_rewrites;        /* the edge's answers carry neither origin's fingerprint */
+    int prim_samples;         /* healthy direct answers of the primary kept; 0: all */
+    int no_secondary_direct;  /* the secondary was not probed directly */
+    int no_direct;            /* nothing was probed directly */
+    int edge_errors_from;     /* edge probes from this index on get a 502; 0: none */
     enum drill_servedby_method method;
     const char *fingerprint;
     size_t max_uncertain;
@@ -130,35 +130,78 @@ static void run_case(const struct world_case *c)
 static void test_attribution_table(void **state)
 {
     static const struct world_case cases[] = {
-        {.name = "header: nothing to infer", .fail_s = 2.05, .back_s = 99, .edge_header = 1,
+        {.name = "header: nothing to infer",
+         .fail_s = 2.05,
+         .back_s = 99,
+         .edge_header = 1,
          .method = DRILL_SERVEDBY_HEADER},
-        {.name = "bodies differ: body fingerprint, exact", .fail_s = 2.05, .back_s = 99,
-         .method = DRILL_SERVEDBY_FINGERPRINT, .fingerprint = "body"},
-        {.name = "bodies differ, failback too", .fail_s = 2.05, .back_s = 4.02,
-         .method = DRILL_SERVEDBY_FINGERPRINT, .fingerprint = "body"},
-        {.name = "primary body varies, headers differ: header fingerprint", .fail_s = 2.05,
-         .back_s = 99, .prim_body_varies = 1, .method = DRILL_SERVEDBY_FINGERPRINT,
+        {.name = "bodies differ: body fingerprint, exact",
+         .fail_s = 2.05,
+         .back_s = 99,
+         .method = DRILL_SERVEDBY_FINGERPRINT,
+         .fingerprint = "body"},
+        {.name = "bodies differ, failback too",
+         .fail_s = 2.05,
+         .back_s = 4.02,
+         .method = DRILL_SERVEDBY_FINGERPRINT,
+         .fingerprint = "body"},
+        {.name = "primary body varies, headers differ: header fingerprint",
+         .fail_s = 2.05,
+         .back_s = 99,
+         .prim_body_varies = 1,
+         .method = DRILL_SERVEDBY_FINGERPRINT,
          .fingerprint = "headers"},
-        {.name = "same body, headers differ: header fingerprint", .fail_s = 2.05, .back_s = 99,
-         .same_body = 1, .method = DRILL_SERVEDBY_FINGERPRINT, .fingerprint = "headers"},
-        {.name = "identical answers: primary health", .fail_s = 2.05, .back_s = 99,
-         .same_body = 1, .same_hdrs = 1, .method = DRILL_SERVEDBY_PRIMARY_HEALTH,
+        {.name = "same body, headers differ: header fingerprint",
+         .fail_s = 2.05,
+         .back_s = 99,
+         .same_body = 1,
+         .method = DRILL_SERVEDBY_FINGERPRINT,
+         .fingerprint = "headers"},
+        {.name = "identical answers: primary health",
+         .fail_s = 2.05,
+         .back_s = 99,
+         .same_body = 1,
+         .same_hdrs = 1,
+         .method = DRILL_SERVEDBY_PRIMARY_HEALTH,
          .max_uncertain = 2},
-        {.name = "identical answers, outage and failback", .fail_s = 2.05, .back_s = 4.02,
-         .same_body = 1, .same_hdrs = 1, .method = DRILL_SERVEDBY_PRIMARY_HEALTH,
+        {.name = "identical answers, outage and failback",
+         .fail_s = 2.05,
+         .back_s = 4.02,
+         .same_body = 1,
+         .same_hdrs = 1,
+         .method = DRILL_SERVEDBY_PRIMARY_HEALTH,
          .max_uncertain = 4},
-        {.name = "the edge rewrites answers: primary health", .fail_s = 2.05, .back_s = 99,
-         .edge_rewrites = 1, .method = DRILL_SERVEDBY_PRIMARY_HEALTH, .max_uncertain = 2},
-        {.name = "too few primary samples for a fingerprint", .fail_s = 99, .back_s = 99,
-         .prim_samples = DRILL_SERVEDBY_MIN_SAMPLES - 1, .method = DRILL_SERVEDBY_PRIMARY_HEALTH,
+        {.name = "the edge rewrites answers: primary health",
+         .fail_s = 2.05,
+         .back_s = 99,
+         .edge_rewrites = 1,
+         .method = DRILL_SERVEDBY_PRIMARY_HEALTH,
+         .max_uncertain = 2},
+        {.name = "too few primary samples for a fingerprint",
+         .fail_s = 99,
+         .back_s = 99,
+         .prim_samples = DRILL_SERVEDBY_MIN_SAMPLES - 1,
+         .method = DRILL_SERVEDBY_PRIMARY_HEALTH,
          .max_uncertain = NEDGE},
-        {.name = "secondary not probed: primary health", .fail_s = 2.05, .back_s = 99,
-         .no_secondary_direct = 1, .method = DRILL_SERVEDBY_PRIMARY_HEALTH, .max_uncertain = 2},
-        {.name = "no direct probes: origins stay unknown", .fail_s = 2.05, .back_s = 99,
-         .no_direct = 1, .method = DRILL_SERVEDBY_NONE},
-        {.name = "edge errors are never attributed", .fail_s = 2.05, .back_s = 99,
-         .same_body = 1, .same_hdrs = 1, .edge_errors_from = 100,
-         .method = DRILL_SERVEDBY_PRIMARY_HEALTH, .max_uncertain = 2},
+        {.name = "secondary not probed: primary health",
+         .fail_s = 2.05,
+         .back_s = 99,
+         .no_secondary_direct = 1,
+         .method = DRILL_SERVEDBY_PRIMARY_HEALTH,
+         .max_uncertain = 2},
+        {.name = "no direct probes: origins stay unknown",
+         .fail_s = 2.05,
+         .back_s = 99,
+         .no_direct = 1,
+         .method = DRILL_SERVEDBY_NONE},
+        {.name = "edge errors are never attributed",
+         .fail_s = 2.05,
+         .back_s = 99,
+         .same_body = 1,
+         .same_hdrs = 1,
+         .edge_errors_from = 100,
+         .method = DRILL_SERVEDBY_PRIMARY_HEALTH,
+         .max_uncertain = 2},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -196,23 +239,22 @@ static void test_healthy(void **state)
         double latency_s, timeout_s;
         int want;
     } t[] = {
-        {200, 0, 0.01, 30, 1},  {301, 0, 0.01, 30, 1},  {404, 0, 0.01, 30, 0},
-        {503, 0, 0.01, 30, 0},  {403, 0, 0.01, 30, 0},  {0, 7, 0.01, 30, 0},
-        {200, 28, 1.0, 30, 0},  {200, 0, 35.0, 30, 0},  {200, 0, 35.0, 0, 1},
-        {199, 0, 0.01, 30, 0},  {400, 0, 0.01, 30, 0},
+        {200, 0, 0.01, 30, 1}, {301, 0, 0.01, 30, 1}, {404, 0, 0.01, 30, 0}, {503, 0, 0.01, 30, 0},
+        {403, 0, 0.01, 30, 0}, {0, 7, 0.01, 30, 0},   {200, 28, 1.0, 30, 0}, {200, 0, 35.0, 30, 0},
+        {200, 0, 35.0, 0, 1},  {199, 0, 0.01, 30, 0}, {400, 0, 0.01, 30, 0},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         if (drill_servedby_healthy(t[i].status, t[i].error, t[i].latency_s, t[i].timeout_s) !=
             t[i].want)
-            fail_msg("healthy(%d, %d, %.2f, %.0f) != %d", t[i].status, t[i].error,
-                     t[i].latency_s, t[i].timeout_s, t[i].want);
+            fail_msg("healthy(%d, %d, %.2f, %.0f) != %d", t[i].status, t[i].error, t[i].latency_s,
+                     t[i].timeout_s, t[i].want);
 }
 
 static void test_first_change(void **state)
 {
-    struct drill_direct d[] = {{0.0, 1, {0, 0}}, {0.5, 1, {0, 0}}, {1.0, 0, {0, 0}},
-                               {1.5, 0, {0, 0}}, {2.0, 1, {0, 0}}};
+    struct drill_direct d[] = {
+        {0.0, 1, {0, 0}}, {0.5, 1, {0, 0}}, {1.0, 0, {0, 0}}, {1.5, 0, {0, 0}}, {2.0, 1, {0, 0}}};
     (void)state;
     assert_true(drill_servedby_first(d, 5, 0.2, 0) == 1.0);
     assert_true(drill_servedby_first(d, 5, 1.2, 1) == 2.0);
@@ -225,9 +267,9 @@ static void test_method_names(void **state)
 {
     (void)state;
     for (int m = DRILL_SERVEDBY_NONE; m <= DRILL_SERVEDBY_PRIMARY_HEALTH; m++)
-        assert_int_equal(
-            drill_servedby_method_from_name(drill_servedby_method_name((enum drill_servedby_method)m)),
-            m);
+        assert_int_equal(drill_servedby_method_from_name(
+                             drill_servedby_method_name((enum drill_servedby_method)m)),
+                         m);
     assert_string_equal(drill_servedby_method_name(DRILL_SERVEDBY_PRIMARY_HEALTH),
                         "primary-health");
     assert_null(drill_servedby_method_name((enum drill_servedby_method)9));
@@ -237,10 +279,8 @@ static void test_method_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_attribution_table),
-        cmocka_unit_test(test_primary_health_edges),
-        cmocka_unit_test(test_healthy),
-        cmocka_unit_test(test_first_change),
+        cmocka_unit_test(test_attribution_table), cmocka_unit_test(test_primary_health_edges),
+        cmocka_unit_test(test_healthy),           cmocka_unit_test(test_first_change),
         cmocka_unit_test(test_method_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
