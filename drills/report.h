@@ -73,13 +73,8 @@ struct drill_report {
     double rate;                 /* probes per second */
     double event_s;     /* outage start (outage) or resume start (failback), seconds from t = 0 */
     double event_end_s; /* outage end (e.g. --resume), or -1 when the primary stayed down */
-    const char *event_started_at;      /* ISO-8601 of event_s (outage_started_at / resume start) */
-    double requested_s;                /* when the fault (resume) was requested; -1 when unknown */
-    const char *requested_at;          /* ISO-8601 of requested_s; NULL when unknown */
-    const char *served_by_method;      /* "header", "fingerprint", "primary-health", "none"; NULL */
-    const char *served_by_fingerprint; /* "body" or "headers" with "fingerprint", else NULL */
-    size_t served_by_uncertain;        /* probes attributed near a change of the primary */
-    const struct drill_probe *probes;  /* probe.error is the prober's CURLcode (0: none) */
+    const char *event_started_at;     /* ISO-8601 of event_s (outage_started_at / resume start) */
+    const struct drill_probe *probes; /* probe.error is the prober's CURLcode (0: none) */
     size_t nprobes;
     struct drill_outage_figures outage;     /* kind == OUTAGE */
     struct drill_failback_figures failback; /* kind == FAILBACK */
@@ -88,6 +83,16 @@ struct drill_report {
     int passed;           /* the result the command's exit status reflects */
     const char *verdict;  /* one sentence: why it passed or failed */
     int interrupted;      /* the drill was cut short (Ctrl-C): a partial report */
+    /* When the fault (resume) was requested, seconds from t = 0, -1 when unknown, and as
+     * ISO-8601 (NULL when unknown); event_s is when it took effect. */
+    double requested_s;
+    const char *requested_at;
+    /* How probes were attributed to origins: "header", "fingerprint", "primary-health" or
+     * "none" (NULL: not recorded); the fingerprint used ("body", "headers") or NULL; how many
+     * probes were attributed near a change of the primary's health. */
+    const char *served_by_method;
+    const char *served_by_fingerprint;
+    size_t served_by_uncertain;
 };
 
 /* The JSON document (see the header comment for its keys). */

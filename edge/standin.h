@@ -27,11 +27,13 @@
  *   running    normal service.
  *   paused     every request: 404, `server: envoy`, body "404 Not Found". (No public source says
  *              what App Runner's front proxy returns for a paused service beyond a 404 from
- *              Envoy; this is the plain form.) x-region/x-service are kept (as identify says) so
- * drills can tell who answered. error      every request: 503 with a short body. refuse     the
- * listening socket is closed (connect() gets ECONNREFUSED) and every open connection is closed, as
- * when the process dies. blackhole  the listening socket is replaced by one with backlog 0 that is
- * never accepted and whose accept queue the stand-in fills with its own dummy connection, so the
+ *              Envoy; this is the plain form.) x-region/x-service are kept so drills can tell
+ *              who answered.
+ *   error      every request: 503 with a short body.
+ *   refuse     the listening socket is closed (connect() gets ECONNREFUSED) and every open
+ *              connection is closed, as when the process dies.
+ *   blackhole  the listening socket is replaced by one with backlog 0 that is never accepted and
+ *              whose accept queue the stand-in fills with its own dummy connection, so the
  *              kernel drops further SYNs: connect() times out. Requests arriving on connections
  *              opened before are never answered; streams stop. Leaving blackhole closes those
  *              connections.
@@ -79,8 +81,9 @@ enum standin_mode {
 };
 
 /* STANDIN_IDENTIFY_HEADER (zero, the default): x-region/x-service headers and a body naming
- * service and region. BODY: no x-region/x-service headers, the body still names them. NONE:
- * no such headers and a body that is the same in every region ("cfdr stand-in: hello"). */
+ * service and region. BODY: no such headers, the body still names them. NONE: no such headers
+ * and the same body in every region, like App Runner's sample image; paused answers then lack
+ * x-region/x-service too. */
 enum standin_identify { STANDIN_IDENTIFY_HEADER = 0, STANDIN_IDENTIFY_BODY, STANDIN_IDENTIFY_NONE };
 
 /* "header", "body", "none" -> *out; CFDR_E_USAGE naming the allowed values otherwise. */
@@ -91,21 +94,20 @@ cfdr_code standin_identify_from_name(const char *name, enum standin_identify *ou
 #define STANDIN_DEFAULT_MAX_BODY (64u * 1024u * 1024u)
 
 struct standin_options {
-    const char *region;     /* required, e.g. "us-east-1" */
-    const char *service;    /* required, e.g. "dr-demo-east" */
-    const char *listen;     /* numeric "host:port" or "[v6]:port"; NULL = "127.0.0.1:0" (0 picks
-                               a free port) */
-    const char *control;    /* same syntax, loopback only; NULL = "127.0.0.1:0" */
-    enum standin_mode mode; /* initial mode (zero = running) */
-    unsigned slow_ms;       /* delay in mode slow; 0 = STANDIN_DEFAULT_SLOW_MS */
-    size_t max_body;        /* request body limit; 0 = STANDIN_DEFAULT_MAX_BODY */
-    /* How its answers name it, for testing drills against origins that do not say who they
-     * are (App Runner's sample image sends no x-region): */
-    enum standin_identify identify;
+    const char *region;         /* required, e.g. "us-east-1" */
+    const char *service;        /* required, e.g. "dr-demo-east" */
+    const char *listen;         /* numeric "host:port" or "[v6]:port"; NULL = "127.0.0.1:0" (0 picks
+                                   a free port) */
+    const char *control;        /* same syntax, loopback only; NULL = "127.0.0.1:0" */
+    enum standin_mode mode;     /* initial mode (zero = running) */
+    unsigned slow_ms;           /* delay in mode slow; 0 = STANDIN_DEFAULT_SLOW_MS */
+    size_t max_body;            /* request body limit; 0 = STANDIN_DEFAULT_MAX_BODY */
     const struct cfdr_log *log; /* may be NULL; must outlive the stand-in */
     /* standin_run_forever only: called once the ports are open, before serving. */
     void (*on_ready)(struct standin *s, void *ud);
     void *ready_ud;
+    /* How its answers name it (for drills against origins that do not say who they are). */
+    enum standin_identify identify;
 };
 
 struct standin_stats {
