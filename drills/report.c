@@ -549,7 +549,8 @@ cfdr_code drill_report_json(const struct drill_report *r, json_object **out, cfd
         jadd(j, o, "outage_started_at", jstr(j, r->event_started_at));
         jadd(j, o, "outage_started_s", jnum(j, r->event_s, JSON_SECONDS));
         jadd(j, o, "fault_requested_at", jstr(j, r->requested_at));
-        jadd(j, o, "fault_requested_s", jsec_opt(j, r->requested_s, JSON_SECONDS));
+        jadd(j, o, "fault_requested_s",
+             r->requested_at ? jsec_opt(j, r->requested_s, JSON_SECONDS) : NULL);
         jadd(j, o, "outage_ended_s", jsec_opt(j, r->event_end_s, JSON_SECONDS));
         jadd(j, o, "failed_over", jbool(j, g->failed_over));
         jadd(j, o, "failover_seconds", jsec_opt(j, g->failover_seconds, JSON_FINE));
@@ -568,7 +569,8 @@ cfdr_code drill_report_json(const struct drill_report *r, json_object **out, cfd
         jadd(j, o, "resume_started_at", jstr(j, r->event_started_at));
         jadd(j, o, "resume_started_s", jnum(j, r->event_s, JSON_SECONDS));
         jadd(j, o, "resume_requested_at", jstr(j, r->requested_at));
-        jadd(j, o, "resume_requested_s", jsec_opt(j, r->requested_s, JSON_SECONDS));
+        jadd(j, o, "resume_requested_s",
+             r->requested_at ? jsec_opt(j, r->requested_s, JSON_SECONDS) : NULL);
         jadd(j, o, "resume_ended_s", jsec_opt(j, r->event_end_s, JSON_SECONDS));
         jadd(j, o, "failed_back", jbool(j, g->failed_back));
         jadd(j, o, "failback_seconds", jsec_opt(j, g->failback_seconds, JSON_FINE));
