@@ -741,6 +741,78 @@ static cfdr_code wait_deployed(struct provider *p, const char *id, int interrupt
     return rc;
 }
 
+/* The recorded distribution `id` against cfdr.json: the origins' domains, attempts and
+ * timeouts and the group's failover codes. When they differ, says how and updates it
+ * (GetDistributionConfig, edit only those members, UpdateDistribution with that ETag; the
+ * caller then waits for Deployed). A distribution whose origins or group are not the ones
+ * cfdr.json describes (another region, a group someone rebuilt) is refused: an update cannot
+ * turn it into what cfdr created, and guessing could cut viewers off. *d is the distribution
+ * afterwards. */
+static cfdr_code reconcile_distribution(struct provider *p, const char *id_in,
+                                        struct cf_distribution *d, cfdr_err *err)
+{
+    char id[CF_ID_SIZE]; /* id_in may live in *d or in the state, which both change below */
+    char hosts[2][CF_NAME_SIZE], ids[2][CF_NAME_SIZE], group[CF_NAME_SIZE];
+    char comment[CF_TEXT_SIZE];
+    struct cf_dist_spec spec;
+    struct buf diff, body;
+    cfdr_code rc = CFDR_OK;
+
+    snprintf(id, sizeof(id), "%s", id_in);
+    fill_spec(p, &spec, "", hosts, ids, group, sizeof(group), comment, sizeof(comment));
+    buf_init(&diff, BUF_MAX_SMALL);
+    buf_init(&body, BUF_MAX_DOC);
+    /* Someone changing it between our read and our update gets PreconditionFailed: read again. */
+    for (int round = 1; round <= DESTROY_ROUNDS; round++) {
+        struct cf_config_doc doc = {0};
+        struct aws_error ae;
+        size_t ndiff = 0;
+        int updatable = 1;
+
+        buf_reset(&diff);
+        buf_reset(&body);
+        rc = cf_get_distribution_config(impl(p)->t, id, &doc, NULL, err);
+        if (!rc)
+            rc = cf_config_diff(&doc.config, &spec, &diff, &ndiff, &updatable, err);
+        if (!rc && ndiff > 0 && !updatable)
+            rc = err_set(err, CFDR_E_CONFIG,
+                         "distribution %s recorded in %s is not the one cfdr.json describes, "
+                         "and an update cannot make it so:\n%sRun cfdr destroy, then cfdr create "
+                         "to make a distribution that matches (or put cfdr.json back as it was)",
+                         id, p->st->path, buf_str(&diff));
+        if (!rc && ndiff > 0) {
+            app_say(p->app,
+                    "  distribution %s differs from cfdr.json (%zu difference%s):\n%s"
+                    "  updating it to match (UpdateDistribution)",
+                    id, ndiff, ndiff == 1 ? "" : "s", buf_str(&diff));
+            rc = cf_config_apply_spec(buf_str(&doc.xml), buf_len(&doc.xml), &spec, &body, err);
+            if (!rc) {
+                cf_distribution_free(d);
+                rc = cf_update_distribution(impl(p)->t, id, doc.etag, buf_str(&body),
+                                            buf_len(&body), d, &ae, err);
+            }
+            if (rc == CFDR_E_AWS && aws_code_is(&ae, CF_ERR_PRECONDITION_FAILED) &&
+                round < DESTROY_ROUNDS) {
+                app_say(p->app, "  distribution %s changed while cfdr updated it: reading it again",
+                        id);
+                cf_config_doc_free(&doc);
+                continue;
+            }
+            if (!rc)
+                rc = record_distribution(p, d, err);
+            if (!rc)
+                app_say(p->app, "  distribution %s updated (%s)", id, d->status);
+        }
+        cf_config_doc_free(&doc);
+        break;
+    }
+    buf_free(&diff);
+    buf_free(&body);
+    if (rc && rc != CFDR_E_CONFIG)
+        return err_wrap(err, "bringing distribution %s in line with cfdr.json", id);
+    return rc;
+}
+
 /* Creates the distribution, or finds the one the state records. */
 static cfdr_code ensure_distribution(struct provider *p, struct cf_distribution *d, cfdr_err *err)
 {
@@ -765,7 +837,8 @@ static cfdr_code ensure_distribution(struct provider *p, struct cf_distribution 
         if (!rc) {
             app_say(p->app, "  distribution %s recorded in state: %s, reused (https://%s/)", id,
                     d->status, d->domain_name);
-            return record_distribution(p, d, err);
+            rc = record_distribution(p, d, err);
+            return rc ? rc : reconcile_distribution(p, d->id, d, err);
         }
         if (rc != CFDR_E_AWS || !aws_code_is(&ae, CF_ERR_NO_SUCH_DISTRIBUTION))
             return rc;

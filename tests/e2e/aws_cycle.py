@@ -294,6 +294,47 @@ def lane_main(ep, cf, work, standins):
     rc, out, err = cf.run(["--state-dir", "st", "create"])
     check(rc == 0 and "reused" in err and out.strip() == "https://%s/" % domain, "a second create reuses: %s" % err[-800:])
 
+    # --- cfdr.json changed under a reused distribution: create shows the difference and updates it
+    def live_config():
+        resp = RawClient(ep.url, AKID, SECRET).call("cloudfront", "GetDistributionConfig", {"Id": dist_id}, "us-east-1")
+        return resp.parsed["DistributionConfig"], resp.parsed.get("ETag")
+    _, etag_before = live_config()
+    cfg_path = os.path.join(work, "cfdr.json")
+    original_cfg = open(cfg_path).read()
+    changed = json.loads(original_cfg)
+    changed["origin_group"]["connection_timeout_s"] = 3
+    changed["origin_group"]["failover_status_codes"] = [500, 502, 503, 504]
+    with open(cfg_path, "w") as f:
+        json.dump(changed, f)
+    drain(ep)
+    rc, out, err = cf.run(["--state-dir", "st", "create"])
+    check(rc == 0, "create after cfdr.json changed (%d): %s" % (rc, err[-1500:]))
+    check("differs from cfdr.json (3 differences)" in err and "connection timeout 2 s, cfdr.json says 3 s" in err
+          and "failover status codes 403,404,500,502,503,504, cfdr.json says 500,502,503,504" in err,
+          "create names the differences: %s" % err[-1500:])
+    check("updated" in err and "Deployed" in err, "create updates the distribution and waits for Deployed: %s" % err[-800:])
+    ops = [e.get("operation") for e in requests_log(ep)]
+    check("UpdateDistribution" in ops and ops.index("GetDistributionConfig") < ops.index("UpdateDistribution"),
+          "GetDistributionConfig, then UpdateDistribution: %r" % ops)
+    dc_now, etag_now = live_config()
+    group_now = dc_now["OriginGroups"]["Items"][0]
+    check(sorted(group_now["FailoverCriteria"]["StatusCodes"]["Items"]) == [500, 502, 503, 504]
+          and all(o["ConnectionTimeout"] == 3 and o["ConnectionAttempts"] == 1 and o["CustomOriginConfig"]["OriginReadTimeout"] == 10
+                  for o in dc_now["Origins"]["Items"]),
+          "the live configuration matches cfdr.json now: %r" % dc_now["Origins"])
+    check(dc_now["Comment"] == dc["Comment"] and dc_now["DefaultCacheBehavior"] == dc["DefaultCacheBehavior"]
+          and [o["DomainName"] for o in dc_now["Origins"]["Items"]] == [HOST_A, HOST_B], "everything else is kept")
+    check(etag_now != etag_before and (resource(load_state(work, "st"), "distribution", "distribution") or {}).get("etag") == etag_now,
+          "the new ETag is recorded")
+    rc, out, err = cf.run(["--state-dir", "st", "create"])
+    check(rc == 0 and "differs" not in err and "reused" in err, "a create with nothing changed updates nothing: %s" % err[-600:])
+    with open(cfg_path, "w") as f:
+        f.write(original_cfg)
+    rc, out, err = cf.run(["--state-dir", "st", "create"])
+    check(rc == 0 and "(3 differences)" in err and "updated" in err, "putting cfdr.json back updates it back: %s" % err[-800:])
+    dc_back, _ = live_config()
+    check(dc_back["Origins"] == dc["Origins"] and dc_back["OriginGroups"] == dc["OriginGroups"], "the original origins and group are back")
+
     # --- a create whose answer was lost: the state has the caller reference, not the id
     st = load_state(work, "st")
     for r in st["resources"]:
