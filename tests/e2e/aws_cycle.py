@@ -353,6 +353,8 @@ def lane_main(ep, cf, work, standins):
     rc, out, err = cf.run(["--state-dir", "st", "status"])
     check(rc == 0 and "3 resources" in out and "mode=Deployed" in out and out.count("healthy") == 3,
           "status shows the services and the Deployed distribution: %s %s" % (out, err[-500:]))
+    check("distribution distribution" not in out and ("distribution %s " % dist_id) in out,
+          "status names the distribution by its id: %s" % out)
     rc, out, err = cf.run(["--state-dir", "st", "--json", "status"])
     doc = json.loads(out) if rc == 0 else {}
     check(rc == 0 and sorted(r.get("status") for r in doc.get("resources", [])) == ["Deployed", "RUNNING", "RUNNING"],
@@ -424,8 +426,14 @@ def lane_main(ep, cf, work, standins):
 
     # --- dry-run destroy: prints, sends nothing, changes nothing
     before = open(os.path.join(work, "st", "state.json"), "rb").read()
+    lock_path = os.path.join(work, "st", "lock")
+    lock_before = (open(lock_path, "rb").read(), os.stat(lock_path).st_mtime_ns)
+    listing_before = sorted(os.listdir(os.path.join(work, "st")))
     drain(ep)
     rc, out, err = cf.run(["--state-dir", "st", "--dry-run", "destroy"])
+    check((open(lock_path, "rb").read(), os.stat(lock_path).st_mtime_ns) == lock_before
+          and sorted(os.listdir(os.path.join(work, "st"))) == listing_before,
+          "dry-run destroy did not touch the lock or add a file")
     check(rc == 0 and "GetDistributionConfig" in out and "dry run: not sent" in out, "dry-run destroy prints the requests: %s" % err[-600:])
     check(requests_log(ep) == [], "dry-run destroy sent no request")
     check(open(os.path.join(work, "st", "state.json"), "rb").read() == before, "dry-run destroy left the state as it was")
@@ -535,7 +543,7 @@ def lane_dry_run(ep, cf, work):
     check("AppRunner.ListServices" in out and "AppRunner.CreateService" in out, "dry-run create prints the App Runner requests")
     check("Signature=REDACTED" in out and SECRET not in out + err, "no secret in dry-run output")
     check("depend on CloudFront's answers" in err, "dry-run says where it stops")
-    check(not os.path.exists(os.path.join(work, "dry", "state.json")), "dry-run create recorded nothing")
+    check(not os.path.exists(os.path.join(work, "dry")), "dry-run create wrote nothing, not even the state directory or its lock")
     # without credentials it signs with a placeholder and says so
     rc, out, err = cf.run(["--state-dir", "dry", "--dry-run", "create"], drop_env=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
     check(rc == 0 and "placeholder" in out and "placeholder" in err, "dry run without credentials: placeholder key")
@@ -553,6 +561,10 @@ def lane_dry_run(ep, cf, work):
     check(rc == 0 and "role_arn" in err and "placeholder" in out, "dry run does not assume a role: %s" % err[-400:])
     check(SECRET not in out + err, "no secret in the profile dry runs")
     check(requests_log(ep) == [], "still no request (no STS call either)")
+    check(not os.path.exists(os.path.join(work, "dry")), "still nothing written after every dry run")
+    rc, out, err = cf.run(["--state-dir", "dry", "--local", "--dry-run", "create"])
+    check(rc == 2 and "--dry-run" in err and not os.path.exists(os.path.join(work, "dry")),
+          "--dry-run with --local is refused and writes nothing: %s" % err[-300:])
 
 
 def check_request_log(ep, cf):
