@@ -149,7 +149,7 @@ cfdr_code cmd_status(struct cfdr_app *app, const struct cli_invocation *inv, cfd
              * distribution"): show what names it instead (the distribution's id), or nothing. */
             if (kind && id && strcmp(kind, id) == 0)
                 id = json_object_object_get_ex(r, "distribution_id", &v) ? json_object_get_string(v)
-                                                                          : "";
+                                                                         : "";
             fprintf(app->out, "  %-8s %-10s %-8s", kind, id,
                     running ? (healthy ? "healthy" : "unhealthy") : "gone");
             if (json_object_object_get_ex(r, "region", &v))
