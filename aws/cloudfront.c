@@ -896,37 +896,54 @@ static cfdr_code bad_answer(cfdr_err *err, const char *op)
     return err_wrap(err, "CloudFront %s: unexpected answer", op);
 }
 
+/* Sends rq and reads its <Distribution> answer (with the ETag) into out, which must be zeroed;
+ * on failure, or in a dry run, out stays empty. */
+static cfdr_code distribution_call(struct transport *t, const struct aws_request *rq,
+                                   struct cf_distribution *out, struct aws_error *aerr,
+                                   cfdr_err *err)
+{
+    struct aws_response resp;
+    cfdr_code rc;
+
+    aws_response_init(&resp);
+    rc = aerr_pass(aerr, &resp, transport_call(t, rq, &resp, err));
+    if (!rc && !resp.dry_run && (rc = parse_distribution(&resp, out, err)))
+        bad_answer(err, rq->operation);
+    if (rc)
+        cf_distribution_free(out);
+    aws_response_free(&resp);
+    return rc;
+}
+
+/* Adds the If-Match header (h is the caller's one-element array) to rq. */
+static void set_if_match(struct aws_request *rq, struct aws_header h[1], const char *if_match)
+{
+    h[0].name = (char *)"If-Match";
+    h[0].value = (char *)if_match;
+    rq->headers = h;
+    rq->nheaders = 1;
+}
+
 cfdr_code cf_create_distribution(struct transport *t, const struct cf_dist_spec *spec,
                                  struct cf_distribution *out, struct aws_error *aerr, cfdr_err *err)
 {
     struct aws_request rq;
-    struct aws_response resp;
     struct buf body;
     cfdr_code rc;
 
     memset(out, 0, sizeof(*out));
     aerr_clear(aerr);
-    aws_response_init(&resp);
     buf_init(&body, BUF_MAX_DOC);
     rc = cf_dist_spec_xml(spec, &body, err);
     if (rc) {
         err_wrap(err, "CloudFront CreateDistributionWithTags");
-        goto out;
+    } else {
+        request_init(&rq, "CreateDistributionWithTags", "POST", CF_PATH, "WithTags");
+        rq.body = buf_str(&body);
+        rq.body_len = buf_len(&body);
+        rc = distribution_call(t, &rq, out, aerr, err);
     }
-    request_init(&rq, "CreateDistributionWithTags", "POST", CF_PATH, "WithTags");
-    rq.body = buf_str(&body);
-    rq.body_len = buf_len(&body);
-    rc = aerr_pass(aerr, &resp, transport_call(t, &rq, &resp, err));
-    if (rc || resp.dry_run)
-        goto out;
-    rc = parse_distribution(&resp, out, err);
-    if (rc)
-        bad_answer(err, rq.operation);
-out:
-    if (rc)
-        cf_distribution_free(out);
     buf_free(&body);
-    aws_response_free(&resp);
     return rc;
 }
 
@@ -943,29 +960,18 @@ cfdr_code cf_get_distribution(struct transport *t, const char *id, struct cf_dis
                               struct aws_error *aerr, cfdr_err *err)
 {
     struct aws_request rq;
-    struct aws_response resp;
     struct buf path;
     cfdr_code rc;
 
     memset(out, 0, sizeof(*out));
     aerr_clear(aerr);
-    aws_response_init(&resp);
     buf_init(&path, BUF_MAX_SMALL);
     rc = id_path(&path, id, "", err);
-    if (rc)
-        goto out;
-    request_init(&rq, "GetDistribution", "GET", buf_str(&path), NULL);
-    rc = aerr_pass(aerr, &resp, transport_call(t, &rq, &resp, err));
-    if (rc || resp.dry_run)
-        goto out;
-    rc = parse_distribution(&resp, out, err);
-    if (rc)
-        bad_answer(err, rq.operation);
-out:
-    if (rc)
-        cf_distribution_free(out);
+    if (!rc) {
+        request_init(&rq, "GetDistribution", "GET", buf_str(&path), NULL);
+        rc = distribution_call(t, &rq, out, aerr, err);
+    }
     buf_free(&path);
-    aws_response_free(&resp);
     return rc;
 }
 
@@ -1014,14 +1020,12 @@ cfdr_code cf_update_distribution(struct transport *t, const char *id, const char
                                  struct aws_error *aerr, cfdr_err *err)
 {
     struct aws_request rq;
-    struct aws_response resp;
     struct aws_header h[1];
     struct buf path;
     cfdr_code rc;
 
     memset(out, 0, sizeof(*out));
     aerr_clear(aerr);
-    aws_response_init(&resp);
     buf_init(&path, BUF_MAX_SMALL);
     if ((rc = id_path(&path, id, "/config", err)) || (rc = check_etag(if_match, err)))
         goto out;
@@ -1029,24 +1033,13 @@ cfdr_code cf_update_distribution(struct transport *t, const char *id, const char
         rc = err_set(err, CFDR_E_USAGE, "CloudFront UpdateDistribution needs a DistributionConfig");
         goto out;
     }
-    h[0].name = (char *)"If-Match";
-    h[0].value = (char *)if_match;
     request_init(&rq, "UpdateDistribution", "PUT", buf_str(&path), NULL);
-    rq.headers = h;
-    rq.nheaders = 1;
+    set_if_match(&rq, h, if_match);
     rq.body = config_xml;
     rq.body_len = len;
-    rc = aerr_pass(aerr, &resp, transport_call(t, &rq, &resp, err));
-    if (rc || resp.dry_run)
-        goto out;
-    rc = parse_distribution(&resp, out, err);
-    if (rc)
-        bad_answer(err, rq.operation);
+    rc = distribution_call(t, &rq, out, aerr, err);
 out:
-    if (rc)
-        cf_distribution_free(out);
     buf_free(&path);
-    aws_response_free(&resp);
     return rc;
 }
 
@@ -1094,11 +1087,8 @@ cfdr_code cf_delete_distribution(struct transport *t, const char *id, const char
     buf_init(&path, BUF_MAX_SMALL);
     if ((rc = id_path(&path, id, "", err)) || (rc = check_etag(if_match, err)))
         goto out;
-    h[0].name = (char *)"If-Match";
-    h[0].value = (char *)if_match;
     request_init(&rq, "DeleteDistribution", "DELETE", buf_str(&path), NULL);
-    rq.headers = h;
-    rq.nheaders = 1;
+    set_if_match(&rq, h, if_match);
     rc = aerr_pass(aerr, &resp, transport_call(t, &rq, &resp, err));
 out:
     buf_free(&path);
