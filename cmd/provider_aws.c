@@ -71,13 +71,19 @@
 #define CF_COMMENT_MAX 128 /* characters in a distribution's Comment */
 
 /*
- * Drill cost estimate. Prices: Amazon CloudFront on-demand pricing, the United States/Europe
- * column (PriceClass_100, which cfdr creates). Data transfer out to the internet: $0.085 per GB
- * for the first 10 TB a month, as a stored copy of aws.amazon.com/cloudfront/pricing consulted
- * on 2026-11-25 lists it (the same page lists an always-free tier of 10,000,000 requests and
- * 1 TB a month). HTTPS requests: $0.0100 per 10,000, the long-published United States rate;
- * that stored copy was cut off before the request table, so this figure was not re-checked on
- * that date. A probe's answer from the sample image is taken as about 4 KB with headers.
+ * Drill cost estimate (docs/COSTS.md). Prices: Amazon CloudFront on-demand pricing for viewers
+ * in the United States, Mexico and Canada, the cheapest column (cfdr's PriceClass_100 also
+ * serves Europe and Israel). Checked on 2026-11-25 with the search tool's stored pages:
+ *  - data transfer out to the internet, first 10 TB a month: $0.085 per GB, from the stored
+ *    copy of https://aws.amazon.com/cloudfront/pricing (the same price for Europe; the page
+ *    also lists an always-free tier of 1 TB and 10,000,000 requests a month);
+ *  - HTTPS requests: $0.0100 per 10,000. That stored copy ends before its request table, so
+ *    this figure comes from secondary sources that quote the page: a CloudFront pricing
+ *    lesson (kindatechnical.com, "HTTPS Requests $0.0100" per 10,000, HTTP $0.0075) and an
+ *    infracost pull request listing CloudFront's US, Mexico, Canada prices (HTTP $0.0075 per
+ *    10k, data transfer $0.085 per GB). Not confirmed on AWS's own page on that date.
+ * A probe's answer from the sample image is taken as about 4 KB with headers. The drill's
+ * direct probes of the services do not pass through CloudFront and cost nothing here.
  */
 #define PRICE_PER_10K_HTTPS 0.0100
 #define PRICE_PER_GB 0.085
@@ -918,8 +924,9 @@ static void say_cost(struct provider *p)
             c->drill.rate, c->drill.duration_s, requests, PRICE_PER_10K_HTTPS, req_cost, gb,
             PRICE_PER_GB, data_cost, req_cost + data_cost);
     app_say(p->app,
-            "  (an estimate: CloudFront US/Europe prices, ~%.0f KB per answer, before "
-            "the monthly free tier; App Runner bills the services separately)",
+            "  (an estimate: CloudFront's United States prices as checked on 2026-11-25, "
+            "~%.0f KB per answer, before the always-free 10M requests and 1 TB a month; App "
+            "Runner bills the services separately; see docs/COSTS.md)",
             PROBE_BYTES / 1024.0);
 }
 

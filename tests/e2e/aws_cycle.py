@@ -255,7 +255,8 @@ def lane_main(ep, cf, work, standins):
         svc = resource(st, "service", which) or {}
         check(svc.get("host") == host and svc.get("created_by_cfdr") is False and svc.get("arn", "").startswith("arn:aws:apprunner:"),
               "%s service recorded as found, not created: %r" % (which, svc))
-    check("estimated CloudFront cost" in err and "$0.0100 per 10,000" in err, "create states the drill cost estimate")
+    check("estimated CloudFront cost" in err and "$0.0100 per 10,000" in err and "checked on 2026-11-25" in err and "docs/COSTS.md" in err,
+          "create states the drill cost estimate, with the date its prices were checked")
     check("waiting for Deployed" in err and "Deployed" in err, "create shows the wait for Deployed")
     dists = distributions(ep)
     check(list(dists) == [dist_id], "the endpoint has exactly the one distribution: %r" % list(dists))
