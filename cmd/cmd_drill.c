@@ -36,6 +36,14 @@ static void hook_progress(void *ud, const struct drill_progress *pr)
 {
     struct drill_ctx *c = ud;
     size_t served = pr->primary + pr->secondary;
+    if (pr->primary_direct >= 0) {
+        /* the origins do not say who answered: what the direct probes see */
+        app_progress(c->app,
+                     "[%6.1fs] %-10s %6zu probes  %4zu errors  primary %s (probed directly)",
+                     pr->elapsed_s, pr->phase, pr->probes, pr->errors,
+                     pr->primary_direct ? "serving" : "failing");
+        return;
+    }
     app_progress(c->app,
                  "[%6.1fs] %-10s %6zu probes  %4zu errors  primary %3.0f%%  secondary %3.0f%%",
                  pr->elapsed_s, pr->phase, pr->probes, pr->errors,

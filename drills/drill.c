@@ -45,6 +45,13 @@ static void report(struct run *r, const char *phase, int force)
     pr.elapsed_s = now;
     pr.phase = phase;
     drill_prober_counts(r->prober, &pr.probes, &pr.errors, &pr.primary, &pr.secondary);
+    pr.primary_direct = -1;
+    if (pr.primary + pr.secondary == 0 && r->direct[0]) {
+        size_t done, errors, prim, sec;
+        drill_prober_counts(r->direct[0], &done, &errors, &prim, &sec);
+        if (done > 0)
+            pr.primary_direct = drill_prober_primary_streak_start(r->direct[0]) >= 0;
+    }
     r->h->progress(r->h->ud, &pr);
 }
 

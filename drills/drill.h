@@ -36,6 +36,9 @@ struct drill_progress {
     double elapsed_s;
     const char *phase; /* "baseline", "injecting", "outage", "recovering", "failback" */
     size_t probes, errors, primary, secondary;
+    /* When the edge's answers do not name their origin (primary + secondary == 0) and the
+     * primary is probed directly: 1 while it answers, 0 while it fails; -1 otherwise. */
+    int primary_direct;
 };
 
 struct drill_hooks {
