@@ -140,7 +140,13 @@ void drill_servedby_attribute(struct drill_probe *probes, const struct drill_pri
     if (by_fingerprint(probes, prints, n, prim, np, sec, ns, 0, out) ||
         by_fingerprint(probes, prints, n, prim, np, sec, ns, 1, out))
         return;
-    by_primary_health(probes, n, prim, np, max_gap_s, out);
+    /* A primary never seen answering directly may be out of the prober's reach (a firewall,
+     * a proxy) rather than down: its health says nothing then. */
+    for (size_t i = 0; i < np; i++)
+        if (prim[i].healthy) {
+            by_primary_health(probes, n, prim, np, max_gap_s, out);
+            return;
+        }
 }
 
 double drill_servedby_first(const struct drill_direct *d, size_t n, double from_s, int healthy)

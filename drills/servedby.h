@@ -19,7 +19,8 @@
  *                   edge's success came from the secondary. Exact except near a change of the
  *                   primary's health: a probe whose neighbouring direct probes of the primary
  *                   disagree (or lie more than max_gap_s apart) is attributed to the nearer one
- *                   and counted as uncertain.
+ *                   and counted as uncertain. Not used when no direct probe of the primary
+ *                   ever succeeded (it may be out of the prober's reach rather than down).
  *
  * The direct probes of the primary also say when it really stopped or started serving
  * (drill_servedby_first): App Runner's PauseService and ResumeService are asynchronous.
@@ -34,7 +35,7 @@
 #include "drills/analysis.h"
 
 enum drill_servedby_method {
-    DRILL_SERVEDBY_NONE = 0, /* nothing to go on: origins stay unknown */
+    DRILL_SERVEDBY_NONE = 0, /* nothing to go on (no header, no usable direct probes) */
     DRILL_SERVEDBY_HEADER,
     DRILL_SERVEDBY_FINGERPRINT,
     DRILL_SERVEDBY_PRIMARY_HEALTH

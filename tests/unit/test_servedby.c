@@ -33,6 +33,7 @@ struct world_case {
     int prim_samples;         /* healthy direct answers of the primary kept; 0: all */
     int no_secondary_direct;  /* the secondary was not probed directly */
     int no_direct;            /* nothing was probed directly */
+    int prim_unreachable;     /* every direct probe of the primary failed (a firewall) */
     int edge_errors_from;     /* edge probes from this index on get a 502; 0: none */
     enum drill_servedby_method method;
     const char *fingerprint;
@@ -56,7 +57,7 @@ static void run_case(const struct world_case *c)
     memset(prints, 0, sizeof(prints));
     for (size_t k = 0; k < NDIRECT; k++) {
         double t = (double)k / DIRECT_RATE;
-        int ok = primary_serves(c, t);
+        int ok = primary_serves(c, t) && !c->prim_unreachable;
         if (ok && c->prim_samples && healthy_kept >= (size_t)c->prim_samples)
             continue;
         healthy_kept += ok;
@@ -193,6 +194,13 @@ static void test_attribution_table(void **state)
          .fail_s = 2.05,
          .back_s = 99,
          .no_direct = 1,
+         .method = DRILL_SERVEDBY_NONE},
+        {.name = "primary never reached directly: origins stay unknown",
+         .fail_s = 2.05,
+         .back_s = 99,
+         .same_body = 1,
+         .same_hdrs = 1,
+         .prim_unreachable = 1,
          .method = DRILL_SERVEDBY_NONE},
         {.name = "edge errors are never attributed",
          .fail_s = 2.05,
