@@ -285,6 +285,56 @@ static cfdr_code walk_page(struct transport *t, const char *region, struct walk 
     return CFDR_OK;
 }
 
+/* Parses one list item into item (zeroed, of the list's item type). */
+typedef cfdr_code (*parse_item_fn)(json_object *o, void *item, cfdr_err *err);
+
+static cfdr_code parse_service_item(json_object *o, void *item, cfdr_err *err)
+{
+    return parse_service(o, item, err);
+}
+
+static cfdr_code parse_operation_item(json_object *o, void *item, cfdr_err *err)
+{
+    return parse_operation(o, item, err);
+}
+
+/* Every page of w->op from req: each item parsed by parse into a malloc'd array of `size`-byte
+ * items (*items, *n; the caller frees it, also when it is partly filled after a failure). */
+static cfdr_code walk_all(struct transport *t, const char *region, struct walk *w, json_object *req,
+                          size_t size, parse_item_fn parse, void **items, size_t *n,
+                          struct aws_error *aerr, cfdr_err *err)
+{
+    json_object *answer = NULL;
+    cfdr_code rc = CFDR_OK;
+
+    buf_init(&w->token, BUF_MAX_SMALL);
+    while (!rc) {
+        json_object *arr;
+        size_t k;
+        rc = walk_page(t, region, w, req, &answer, &arr, &k, aerr, err);
+        if (!rc && k) {
+            void *p = grow(*items, *n, k, size);
+            if (p)
+                *items = p;
+            else
+                rc = err_set(err, CFDR_E_NOMEM, "out of memory");
+        }
+        for (size_t i = 0; !rc && i < k; i++) {
+            rc = parse(json_object_array_get_idx(arr, i), (char *)*items + *n * size, err);
+            if (rc)
+                err_wrap(err, "App Runner %s: unexpected answer", w->op);
+            else
+                (*n)++;
+        }
+        json_object_put(answer);
+        answer = NULL;
+        if (!buf_len(&w->token))
+            break;
+    }
+    buf_free(&w->token);
+    return rc;
+}
+
 static cfdr_code page_request(int page_size, json_object **req, cfdr_err *err)
 {
     if (page_size < 0 || page_size > APPRUNNER_PAGE_MAX)
@@ -323,38 +373,18 @@ cfdr_code apprunner_list_services(struct transport *t, const char *region, int p
                                   cfdr_err *err)
 {
     struct walk w = {"ListServices", "ServiceSummaryList", 0, {0}};
-    json_object *req = NULL, *answer = NULL;
+    json_object *req = NULL;
+    void *items = NULL;
     cfdr_code rc;
 
     memset(out, 0, sizeof(*out));
     aerr_clear(aerr);
-    buf_init(&w.token, BUF_MAX_SMALL);
     rc = page_request(page_size, &req, err);
-    while (!rc) {
-        json_object *arr;
-        size_t n;
-        rc = walk_page(t, region, &w, req, &answer, &arr, &n, aerr, err);
-        if (!rc && n) {
-            void *p = grow(out->items, out->n, n, sizeof(*out->items));
-            if (p)
-                out->items = p;
-            else
-                rc = err_set(err, CFDR_E_NOMEM, "out of memory");
-        }
-        for (size_t i = 0; !rc && i < n; i++) {
-            rc = parse_service(json_object_array_get_idx(arr, i), &out->items[out->n], err);
-            if (rc)
-                err_wrap(err, "App Runner ListServices: unexpected answer");
-            else
-                out->n++;
-        }
-        json_object_put(answer);
-        answer = NULL;
-        if (!buf_len(&w.token))
-            break;
-    }
+    if (!rc)
+        rc = walk_all(t, region, &w, req, sizeof(*out->items), parse_service_item, &items, &out->n,
+                      aerr, err);
+    out->items = items;
     json_object_put(req);
-    buf_free(&w.token);
     if (rc)
         apprunner_service_list_free(out);
     return rc;
@@ -536,42 +566,22 @@ cfdr_code apprunner_list_operations(struct transport *t, const char *region, con
                                     cfdr_err *err)
 {
     struct walk w = {"ListOperations", "OperationSummaryList", 0, {0}};
-    json_object *req = NULL, *answer = NULL;
+    json_object *req = NULL;
+    void *items = NULL;
     cfdr_code rc;
 
     memset(out, 0, sizeof(*out));
     aerr_clear(aerr);
-    buf_init(&w.token, BUF_MAX_SMALL);
     rc = arn_request(arn, &req, err);
     if (!rc && jset(req, "MaxResults", json_object_new_int(APPRUNNER_PAGE_MAX)))
         rc = err_set(err, CFDR_E_NOMEM, "out of memory");
     if (rc)
         err_wrap(err, "App Runner ListOperations");
-    while (!rc) {
-        json_object *arr;
-        size_t n;
-        rc = walk_page(t, region, &w, req, &answer, &arr, &n, aerr, err);
-        if (!rc && n) {
-            void *p = grow(out->items, out->n, n, sizeof(*out->items));
-            if (p)
-                out->items = p;
-            else
-                rc = err_set(err, CFDR_E_NOMEM, "out of memory");
-        }
-        for (size_t i = 0; !rc && i < n; i++) {
-            rc = parse_operation(json_object_array_get_idx(arr, i), &out->items[out->n], err);
-            if (rc)
-                err_wrap(err, "App Runner ListOperations: unexpected answer");
-            else
-                out->n++;
-        }
-        json_object_put(answer);
-        answer = NULL;
-        if (!buf_len(&w.token))
-            break;
-    }
+    else
+        rc = walk_all(t, region, &w, req, sizeof(*out->items), parse_operation_item, &items,
+                      &out->n, aerr, err);
+    out->items = items;
     json_object_put(req);
-    buf_free(&w.token);
     if (rc)
         apprunner_operation_list_free(out);
     return rc;

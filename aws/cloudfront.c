@@ -310,17 +310,22 @@ cfdr_code cf_dist_spec_xml(const struct cf_dist_spec *s, struct buf *out, cfdr_e
     return rc;
 }
 
-/* ---- flipping <Enabled> in a document AWS sent ---- */
+/* ---- editing a DistributionConfig AWS sent ---- */
 
-cfdr_code cf_config_set_enabled(const char *xml, size_t len, int enabled, struct buf *out,
-                                cfdr_err *err)
+/* An edit of the root element of a DistributionConfig (libxml2's tree); sets err on failure. */
+typedef cfdr_code (*config_edit_fn)(xmlDoc *doc, xmlNode *root, const void *ctx, cfdr_err *err);
+
+/* Vets xml, applies edit, appends the edited document to out. Every other byte of meaning is
+ * kept (namespace, unknown members, order). */
+static cfdr_code edit_config(const char *xml, size_t len, config_edit_fn edit, const void *ctx,
+                             struct buf *out, cfdr_err *err)
 {
     struct xml_doc *vetted = NULL;
     const struct xml_node *vroot;
     xmlDoc *doc = NULL;
-    xmlNode *root, *node, *found = NULL, *text;
+    xmlNode *root;
     xmlChar *dump = NULL;
-    int dump_len = 0, nfound = 0;
+    int dump_len = 0;
     cfdr_code rc;
 
     /* xml_parse refuses DOCTYPEs and oversize documents: only a vetted text reaches the tree
@@ -342,34 +347,8 @@ cfdr_code cf_config_set_enabled(const char *xml, size_t len, int enabled, struct
         rc = err_set(err, CFDR_E_NOMEM, "out of memory reading the DistributionConfig");
         goto out;
     }
-    /* only the distribution's own switch: OriginShield, Logging... have <Enabled> too */
-    for (node = root->children; node; node = node->next)
-        if (node->type == XML_ELEMENT_NODE && xmlStrEqual(node->name, BAD_CAST "Enabled")) {
-            found = node;
-            nfound++;
-        }
-    if (nfound != 1) {
-        rc = err_set(err, CFDR_E_PARSE,
-                     "the DistributionConfig has %d top-level <Enabled> "
-                     "elements; expected exactly one",
-                     nfound);
+    if ((rc = edit(doc, root, ctx, err)))
         goto out;
-    }
-    text = xmlNewDocText(doc, BAD_CAST bool_text(enabled));
-    if (!text) {
-        rc = err_set(err, CFDR_E_NOMEM, "out of memory editing the DistributionConfig");
-        goto out;
-    }
-    while (found->children) {
-        xmlNode *c = found->children;
-        xmlUnlinkNode(c);
-        xmlFreeNode(c);
-    }
-    if (!xmlAddChild(found, text)) {
-        xmlFreeNode(text);
-        rc = err_set(err, CFDR_E_NOMEM, "out of memory editing the DistributionConfig");
-        goto out;
-    }
     xmlDocDumpMemoryEnc(doc, &dump, &dump_len, "UTF-8");
     if (!dump || dump_len <= 0) {
         rc = err_set(err, CFDR_E_NOMEM, "out of memory writing the DistributionConfig");
@@ -383,6 +362,232 @@ out:
     xmlFreeDoc(doc);
     xml_doc_free(vetted);
     return rc;
+}
+
+/* The first element child of parent named name; NULL when none (or parent is NULL). */
+static xmlNode *x_child(xmlNode *parent, const char *name)
+{
+    for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST name))
+            return n;
+    return NULL;
+}
+
+/* Replaces node's content with text. */
+static cfdr_code x_set_text(xmlDoc *doc, xmlNode *node, const char *text, cfdr_err *err)
+{
+    xmlNode *t = xmlNewDocText(doc, BAD_CAST text);
+    if (!t)
+        return err_set(err, CFDR_E_NOMEM, "out of memory editing the DistributionConfig");
+    while (node->children) {
+        xmlNode *c = node->children;
+        xmlUnlinkNode(c);
+        xmlFreeNode(c);
+    }
+    if (!xmlAddChild(node, t)) {
+        xmlFreeNode(t);
+        return err_set(err, CFDR_E_NOMEM, "out of memory editing the DistributionConfig");
+    }
+    return CFDR_OK;
+}
+
+/* Sets parent/name's text; CFDR_E_PARSE naming what is missing when there is no such child. */
+static cfdr_code x_set_child(xmlDoc *doc, xmlNode *parent, const char *name, const char *text,
+                             cfdr_err *err)
+{
+    xmlNode *n = x_child(parent, name);
+    if (!n)
+        return err_set(err, CFDR_E_PARSE, "the DistributionConfig has no <%s> in <%s>", name,
+                       parent ? (const char *)parent->name : "?");
+    return x_set_text(doc, n, text, err);
+}
+
+/* The element of list/Items (e.g. Origins/Items/Origin) whose <Id> is id; NULL when none. */
+static xmlNode *x_find_by_id(xmlNode *root, const char *list, const char *item, const char *id)
+{
+    for (xmlNode *n = x_child(x_child(x_child(root, list), "Items"), item); n; n = n->next) {
+        xmlNode *idn;
+        xmlChar *v;
+        int same;
+        if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST item) ||
+            !(idn = x_child(n, "Id")))
+            continue;
+        v = xmlNodeGetContent(idn);
+        same = v && strcmp((const char *)v, id) == 0;
+        xmlFree(v);
+        if (same)
+            return n;
+    }
+    return NULL;
+}
+
+static cfdr_code edit_enabled(xmlDoc *doc, xmlNode *root, const void *ctx, cfdr_err *err)
+{
+    xmlNode *found = NULL;
+    int nfound = 0;
+    /* only the distribution's own switch: OriginShield, Logging... have <Enabled> too */
+    for (xmlNode *node = root->children; node; node = node->next)
+        if (node->type == XML_ELEMENT_NODE && xmlStrEqual(node->name, BAD_CAST "Enabled")) {
+            found = node;
+            nfound++;
+        }
+    if (nfound != 1)
+        return err_set(err, CFDR_E_PARSE,
+                       "the DistributionConfig has %d top-level <Enabled> "
+                       "elements; expected exactly one",
+                       nfound);
+    return x_set_text(doc, found, bool_text(*(const int *)ctx), err);
+}
+
+cfdr_code cf_config_set_enabled(const char *xml, size_t len, int enabled, struct buf *out,
+                                cfdr_err *err)
+{
+    return edit_config(xml, len, edit_enabled, &enabled, out, err);
+}
+
+static cfdr_code edit_spec(xmlDoc *doc, xmlNode *root, const void *ctx, cfdr_err *err)
+{
+    const struct cf_dist_spec *s = ctx;
+    xmlNode *g, *codes, *items;
+    char v[32];
+
+    for (int i = 0; i < 2; i++) {
+        const struct cf_origin_spec *o = &s->origins[i];
+        xmlNode *n = x_find_by_id(root, "Origins", "Origin", o->id);
+        if (!n)
+            return err_set(err, CFDR_E_PARSE, "the DistributionConfig has no origin %.100s", o->id);
+        CFDR_TRY(x_set_child(doc, n, "DomainName", o->domain_name, err));
+        snprintf(v, sizeof(v), "%d", o->connection_attempts);
+        CFDR_TRY(x_set_child(doc, n, "ConnectionAttempts", v, err));
+        snprintf(v, sizeof(v), "%d", o->connection_timeout_s);
+        CFDR_TRY(x_set_child(doc, n, "ConnectionTimeout", v, err));
+        snprintf(v, sizeof(v), "%d", o->read_timeout_s);
+        CFDR_TRY(x_set_child(doc, x_child(n, "CustomOriginConfig"), "OriginReadTimeout", v, err));
+    }
+    g = x_find_by_id(root, "OriginGroups", "OriginGroup", s->group_id);
+    codes = x_child(x_child(g, "FailoverCriteria"), "StatusCodes");
+    if (!codes || !(items = x_child(codes, "Items")))
+        return err_set(err, CFDR_E_PARSE,
+                       "the DistributionConfig has no origin group %.100s with failover "
+                       "status codes",
+                       s->group_id);
+    snprintf(v, sizeof(v), "%zu", s->nfailover_codes);
+    CFDR_TRY(x_set_child(doc, codes, "Quantity", v, err));
+    while (items->children) {
+        xmlNode *c = items->children;
+        xmlUnlinkNode(c);
+        xmlFreeNode(c);
+    }
+    for (size_t i = 0; i < s->nfailover_codes; i++) {
+        snprintf(v, sizeof(v), "%d", s->failover_codes[i]);
+        if (!xmlNewTextChild(items, items->ns, BAD_CAST "StatusCode", BAD_CAST v))
+            return err_set(err, CFDR_E_NOMEM, "out of memory editing the DistributionConfig");
+    }
+    return CFDR_OK;
+}
+
+cfdr_code cf_config_apply_spec(const char *xml, size_t len, const struct cf_dist_spec *spec,
+                               struct buf *out, cfdr_err *err)
+{
+    if (!spec->group_id || !spec->origins[0].id || !spec->origins[1].id ||
+        !spec->origins[0].domain_name || !spec->origins[1].domain_name ||
+        spec->nfailover_codes == 0 || spec->nfailover_codes > CF_MAX_FAILOVER_CODES)
+        return err_set(err, CFDR_E_USAGE,
+                       "cf_config_apply_spec needs both origins, the group id and 1 to %d "
+                       "failover codes",
+                       CF_MAX_FAILOVER_CODES);
+    return edit_config(xml, len, edit_spec, spec, out, err);
+}
+
+static const struct cf_origin *have_origin(const struct cf_config *c, const char *id)
+{
+    for (size_t i = 0; i < c->norigins; i++)
+        if (strcmp(c->origins[i].id, id) == 0)
+            return &c->origins[i];
+    return NULL;
+}
+
+static int has_code(const int *codes, size_t n, int code)
+{
+    for (size_t i = 0; i < n; i++)
+        if (codes[i] == code)
+            return 1;
+    return 0;
+}
+
+/* "403,404,500" */
+static void codes_text(const int *codes, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%d", i ? "," : "", codes[i]);
+}
+
+cfdr_code cf_config_diff(const struct cf_config *have, const struct cf_dist_spec *want,
+                         struct buf *out, size_t *ndiff, int *updatable, cfdr_err *err)
+{
+    const struct cf_origin_group *g = NULL;
+    cfdr_code rc = CFDR_OK;
+
+    *ndiff = 0;
+    *updatable = 1;
+#define DIFF(structural, ...)                                                                      \
+    do {                                                                                           \
+        (*ndiff)++;                                                                                \
+        if (structural)                                                                            \
+            *updatable = 0;                                                                        \
+        if (!rc)                                                                                   \
+            rc = buf_addf(out, __VA_ARGS__);                                                       \
+    } while (0)
+    for (int i = 0; i < 2; i++) {
+        const struct cf_origin_spec *o = &want->origins[i];
+        const struct cf_origin *h = have_origin(have, o->id);
+        if (!h) {
+            DIFF(1,
+                 "  origin %s: missing (the distribution's origins are not the ones cfdr.json "
+                 "describes)\n",
+                 o->id);
+            continue;
+        }
+        if (strcmp(h->domain_name, o->domain_name) != 0)
+            DIFF(0, "  origin %s: domain %s, cfdr.json's service is %s\n", o->id, h->domain_name,
+                 o->domain_name);
+        if (h->connection_attempts != o->connection_attempts)
+            DIFF(0, "  origin %s: connection attempts %d, cfdr.json says %d\n", o->id,
+                 h->connection_attempts, o->connection_attempts);
+        if (h->connection_timeout_s != o->connection_timeout_s)
+            DIFF(0, "  origin %s: connection timeout %d s, cfdr.json says %d s\n", o->id,
+                 h->connection_timeout_s, o->connection_timeout_s);
+        if (h->read_timeout_s != o->read_timeout_s)
+            DIFF(0, "  origin %s: response timeout %d s, cfdr.json says %d s\n", o->id,
+                 h->read_timeout_s, o->read_timeout_s);
+    }
+    for (size_t i = 0; i < have->ngroups; i++)
+        if (strcmp(have->groups[i].id, want->group_id) == 0)
+            g = &have->groups[i];
+    if (!g) {
+        DIFF(1, "  origin group %s: missing\n", want->group_id);
+    } else {
+        int same = g->nfailover_codes == want->nfailover_codes;
+        char a[96], b[96];
+        for (size_t i = 0; same && i < want->nfailover_codes; i++)
+            same = has_code(g->failover_codes, g->nfailover_codes, want->failover_codes[i]);
+        if (!same) {
+            codes_text(g->failover_codes, g->nfailover_codes, a, sizeof(a));
+            codes_text(want->failover_codes, want->nfailover_codes, b, sizeof(b));
+            DIFF(0, "  origin group %s: failover status codes %s, cfdr.json says %s\n", g->id, a,
+                 b);
+        }
+        if (g->nmembers != 2 || strcmp(g->members[0], want->origins[0].id) != 0 ||
+            strcmp(g->members[1], want->origins[1].id) != 0)
+            DIFF(1, "  origin group %s: members are not %s (primary) then %s\n", g->id,
+                 want->origins[0].id, want->origins[1].id);
+    }
+#undef DIFF
+    if (rc)
+        return err_set(err, rc, "the list of differences does not fit");
+    return CFDR_OK;
 }
 
 /* ---- reading answers ---- */
@@ -691,37 +896,54 @@ static cfdr_code bad_answer(cfdr_err *err, const char *op)
     return err_wrap(err, "CloudFront %s: unexpected answer", op);
 }
 
+/* Sends rq and reads its <Distribution> answer (with the ETag) into out, which must be zeroed;
+ * on failure, or in a dry run, out stays empty. */
+static cfdr_code distribution_call(struct transport *t, const struct aws_request *rq,
+                                   struct cf_distribution *out, struct aws_error *aerr,
+                                   cfdr_err *err)
+{
+    struct aws_response resp;
+    cfdr_code rc;
+
+    aws_response_init(&resp);
+    rc = aerr_pass(aerr, &resp, transport_call(t, rq, &resp, err));
+    if (!rc && !resp.dry_run && (rc = parse_distribution(&resp, out, err)))
+        bad_answer(err, rq->operation);
+    if (rc)
+        cf_distribution_free(out);
+    aws_response_free(&resp);
+    return rc;
+}
+
+/* Adds the If-Match header (h is the caller's one-element array) to rq. */
+static void set_if_match(struct aws_request *rq, struct aws_header h[1], const char *if_match)
+{
+    h[0].name = (char *)"If-Match";
+    h[0].value = (char *)if_match;
+    rq->headers = h;
+    rq->nheaders = 1;
+}
+
 cfdr_code cf_create_distribution(struct transport *t, const struct cf_dist_spec *spec,
                                  struct cf_distribution *out, struct aws_error *aerr, cfdr_err *err)
 {
     struct aws_request rq;
-    struct aws_response resp;
     struct buf body;
     cfdr_code rc;
 
     memset(out, 0, sizeof(*out));
     aerr_clear(aerr);
-    aws_response_init(&resp);
     buf_init(&body, BUF_MAX_DOC);
     rc = cf_dist_spec_xml(spec, &body, err);
     if (rc) {
         err_wrap(err, "CloudFront CreateDistributionWithTags");
-        goto out;
+    } else {
+        request_init(&rq, "CreateDistributionWithTags", "POST", CF_PATH, "WithTags");
+        rq.body = buf_str(&body);
+        rq.body_len = buf_len(&body);
+        rc = distribution_call(t, &rq, out, aerr, err);
     }
-    request_init(&rq, "CreateDistributionWithTags", "POST", CF_PATH, "WithTags");
-    rq.body = buf_str(&body);
-    rq.body_len = buf_len(&body);
-    rc = aerr_pass(aerr, &resp, transport_call(t, &rq, &resp, err));
-    if (rc || resp.dry_run)
-        goto out;
-    rc = parse_distribution(&resp, out, err);
-    if (rc)
-        bad_answer(err, rq.operation);
-out:
-    if (rc)
-        cf_distribution_free(out);
     buf_free(&body);
-    aws_response_free(&resp);
     return rc;
 }
 
@@ -738,29 +960,18 @@ cfdr_code cf_get_distribution(struct transport *t, const char *id, struct cf_dis
                               struct aws_error *aerr, cfdr_err *err)
 {
     struct aws_request rq;
-    struct aws_response resp;
     struct buf path;
     cfdr_code rc;
 
     memset(out, 0, sizeof(*out));
     aerr_clear(aerr);
-    aws_response_init(&resp);
     buf_init(&path, BUF_MAX_SMALL);
     rc = id_path(&path, id, "", err);
-    if (rc)
-        goto out;
-    request_init(&rq, "GetDistribution", "GET", buf_str(&path), NULL);
-    rc = aerr_pass(aerr, &resp, transport_call(t, &rq, &resp, err));
-    if (rc || resp.dry_run)
-        goto out;
-    rc = parse_distribution(&resp, out, err);
-    if (rc)
-        bad_answer(err, rq.operation);
-out:
-    if (rc)
-        cf_distribution_free(out);
+    if (!rc) {
+        request_init(&rq, "GetDistribution", "GET", buf_str(&path), NULL);
+        rc = distribution_call(t, &rq, out, aerr, err);
+    }
     buf_free(&path);
-    aws_response_free(&resp);
     return rc;
 }
 
@@ -809,14 +1020,12 @@ cfdr_code cf_update_distribution(struct transport *t, const char *id, const char
                                  struct aws_error *aerr, cfdr_err *err)
 {
     struct aws_request rq;
-    struct aws_response resp;
     struct aws_header h[1];
     struct buf path;
     cfdr_code rc;
 
     memset(out, 0, sizeof(*out));
     aerr_clear(aerr);
-    aws_response_init(&resp);
     buf_init(&path, BUF_MAX_SMALL);
     if ((rc = id_path(&path, id, "/config", err)) || (rc = check_etag(if_match, err)))
         goto out;
@@ -824,24 +1033,13 @@ cfdr_code cf_update_distribution(struct transport *t, const char *id, const char
         rc = err_set(err, CFDR_E_USAGE, "CloudFront UpdateDistribution needs a DistributionConfig");
         goto out;
     }
-    h[0].name = (char *)"If-Match";
-    h[0].value = (char *)if_match;
     request_init(&rq, "UpdateDistribution", "PUT", buf_str(&path), NULL);
-    rq.headers = h;
-    rq.nheaders = 1;
+    set_if_match(&rq, h, if_match);
     rq.body = config_xml;
     rq.body_len = len;
-    rc = aerr_pass(aerr, &resp, transport_call(t, &rq, &resp, err));
-    if (rc || resp.dry_run)
-        goto out;
-    rc = parse_distribution(&resp, out, err);
-    if (rc)
-        bad_answer(err, rq.operation);
+    rc = distribution_call(t, &rq, out, aerr, err);
 out:
-    if (rc)
-        cf_distribution_free(out);
     buf_free(&path);
-    aws_response_free(&resp);
     return rc;
 }
 
@@ -889,11 +1087,8 @@ cfdr_code cf_delete_distribution(struct transport *t, const char *id, const char
     buf_init(&path, BUF_MAX_SMALL);
     if ((rc = id_path(&path, id, "", err)) || (rc = check_etag(if_match, err)))
         goto out;
-    h[0].name = (char *)"If-Match";
-    h[0].value = (char *)if_match;
     request_init(&rq, "DeleteDistribution", "DELETE", buf_str(&path), NULL);
-    rq.headers = h;
-    rq.nheaders = 1;
+    set_if_match(&rq, h, if_match);
     rc = aerr_pass(aerr, &resp, transport_call(t, &rq, &resp, err));
 out:
     buf_free(&path);

@@ -127,6 +127,14 @@ cfdr_code cf_dist_spec_xml(const struct cf_dist_spec *s, struct buf *out, cfdr_e
 cfdr_code cf_config_set_enabled(const char *xml, size_t len, int enabled, struct buf *out,
                                 cfdr_err *err);
 
+/* Appends to out the DistributionConfig document xml with what spec says cfdr manages: for
+ * each of spec's two origins (found by Id) DomainName, ConnectionAttempts, ConnectionTimeout
+ * and CustomOriginConfig/OriginReadTimeout; for the origin group spec->group_id its failover
+ * status codes. Everything else is kept as it is (aliases, certificates, logging a person
+ * added). CFDR_E_PARSE when an origin or the group is missing. */
+cfdr_code cf_config_apply_spec(const char *xml, size_t len, const struct cf_dist_spec *spec,
+                               struct buf *out, cfdr_err *err);
+
 /* ---- what AWS answers ---- */
 
 struct cf_origin {
@@ -213,6 +221,13 @@ void cf_summary_list_free(struct cf_summary_list *l);
 void cf_tag_list_free(struct cf_tag_list *l);
 /* The value of tag `key`, NULL when the list has no such tag. */
 const char *cf_tag_list_get(const struct cf_tag_list *l, const char *key);
+
+/* Compares what cf_config_apply_spec manages in have with want. Appends one line per
+ * difference to out ("  origin X: connection timeout 10 s, cfdr.json says 2 s\n") and sets
+ * *ndiff. *updatable is 0 when a difference is structural (an origin or the group missing, the
+ * group's members not the two origins in order): cf_config_apply_spec cannot fix that. */
+cfdr_code cf_config_diff(const struct cf_config *have, const struct cf_dist_spec *want,
+                         struct buf *out, size_t *ndiff, int *updatable, cfdr_err *err);
 
 /* ---- the calls ---- */
 

@@ -144,11 +144,15 @@ static int contains_ci(const char *s, size_t len, const char *word)
 }
 
 /* Names whose values are secrets: X-Amz-Security-Token, x-amz-sso_bearer_token, Password,
- * SecretAccessKey, SessionToken... (also NextToken, which costs nothing to hide). */
+ * SecretAccessKey, SessionToken... (also NextToken, which costs nothing to hide). Access key
+ * ids are not secrets, but the ones STS, IAM Identity Center, container and instance metadata
+ * answers hand out name live credentials in a log people paste into tickets: hidden too
+ * (AccessKeyId, accessKeyId, access_key_id). */
 static int secret_name(const char *name, size_t len)
 {
     return contains_ci(name, len, "token") || contains_ci(name, len, "secret") ||
-           contains_ci(name, len, "password");
+           contains_ci(name, len, "password") || contains_ci(name, len, "accesskeyid") ||
+           contains_ci(name, len, "access_key_id");
 }
 
 /* Replaces every occurrence of each known secret in b by REDACTED. */

@@ -36,6 +36,14 @@ static void hook_progress(void *ud, const struct drill_progress *pr)
 {
     struct drill_ctx *c = ud;
     size_t served = pr->primary + pr->secondary;
+    if (pr->primary_direct >= 0) {
+        /* the origins do not say who answered: what the direct probes see */
+        app_progress(c->app,
+                     "[%6.1fs] %-10s %6zu probes  %4zu errors  primary %s (probed directly)",
+                     pr->elapsed_s, pr->phase, pr->probes, pr->errors,
+                     pr->primary_direct ? "serving" : "failing");
+        return;
+    }
     app_progress(c->app,
                  "[%6.1fs] %-10s %6zu probes  %4zu errors  primary %3.0f%%  secondary %3.0f%%",
                  pr->elapsed_s, pr->phase, pr->probes, pr->errors,
@@ -66,6 +74,16 @@ static void plan_from(struct drill_plan *plan, const struct cfdr_app *app,
     plan->served_by_header = cfg->drill.served_by_header;
     plan->primary_value = edge->primary_value;
     plan->secondary_value = edge->secondary_value;
+    /* Direct probes of the origins: who served what when they send no served_by_header, and
+     * (AWS, where PauseService and ResumeService are asynchronous) when the primary really
+     * stopped or started serving. */
+    plan->primary_url = edge->primary_url;
+    plan->secondary_url = edge->secondary_url;
+    plan->origin_timeout_s = cfg->origin_group.response_timeout_s;
+    plan->direct_timeout_s =
+        cfg->origin_group.connection_timeout_s + cfg->origin_group.response_timeout_s + 1;
+    plan->direct_connect_timeout_s = cfg->origin_group.connection_timeout_s;
+    plan->event_from_direct = !app->g.local;
     plan->interrupted = app->interrupted;
     plan->log = &app->log;
 }
@@ -96,6 +114,11 @@ static void report_base(struct drill_report *r, enum drill_report_kind kind,
     r->event_s = out->event_s;
     r->event_end_s = kind == DRILL_REPORT_OUTAGE ? out->event_end_s : -1;
     r->event_started_at = out->event_started_at;
+    r->requested_s = out->requested_s;
+    r->requested_at = out->requested_s >= 0 ? out->requested_at : NULL;
+    r->served_by_method = drill_servedby_method_name(out->served_by.method);
+    r->served_by_fingerprint = out->served_by.fingerprint;
+    r->served_by_uncertain = out->served_by.uncertain;
     r->probes = out->probes;
     r->nprobes = out->nprobes;
     r->budget.connection_attempts = cfg->origin_group.connection_attempts;
@@ -142,6 +165,7 @@ static cfdr_code write_report(struct cfdr_app *app, struct cfdr_state *st,
                                            "failover_seconds",
                                            "steady_seconds",
                                            "failback_seconds",
+                                           "served_by_method",
                                            "interrupted",
                                            "started_at",
                                            NULL};
@@ -161,6 +185,21 @@ static cfdr_code write_report(struct cfdr_app *app, struct cfdr_state *st,
     return rc;
 }
 
+static void say_served_by(struct cfdr_app *app, const struct drill_report *r)
+{
+    if (r->served_by_method && strcmp(r->served_by_method, "header") != 0)
+        app_say(app, "  origins told apart by: %s%s%s%s (%zu probe%s uncertain)",
+                r->served_by_method, r->served_by_fingerprint ? " (" : "",
+                r->served_by_fingerprint ? r->served_by_fingerprint : "",
+                r->served_by_fingerprint ? ")" : "", r->served_by_uncertain,
+                r->served_by_uncertain == 1 ? "" : "s");
+    if (r->requested_at && r->event_started_at && strcmp(r->requested_at, r->event_started_at))
+        app_say(app, "  %s requested at %s; the primary was seen %s at %s (%.3f s later)",
+                r->kind == DRILL_REPORT_OUTAGE ? "fault" : "resume", r->requested_at,
+                r->kind == DRILL_REPORT_OUTAGE ? "failing" : "serving again", r->event_started_at,
+                r->event_s - r->requested_s);
+}
+
 static void say_outage(struct cfdr_app *app, const struct drill_report *r, const char *path)
 {
     const struct drill_outage_figures *f = &r->outage;
@@ -174,6 +213,7 @@ static void say_outage(struct cfdr_app *app, const struct drill_report *r, const
                 f->failover_seconds);
     app_say(app, "  %zu probes, %zu viewer-visible errors, served: primary %zu, secondary %zu",
             f->probes, f->client_errors, f->served_primary, f->served_secondary);
+    say_served_by(app, r);
     app_say(app, "  latency p50/p99 before %.1f/%.1f ms, during %.1f/%.1f ms",
             f->before.p50_s * 1e3, f->before.p99_s * 1e3, f->during.p50_s * 1e3,
             f->during.p99_s * 1e3);
@@ -383,6 +423,7 @@ cfdr_code cmd_verify_failback(struct cfdr_app *app, const struct cli_invocation 
     app_say(app, "  %zu probes, %zu viewer-visible errors, served: primary %zu, secondary %zu",
             r.failback.probes, r.failback.client_errors, r.failback.served_primary,
             r.failback.served_secondary);
+    say_served_by(app, &r);
     app_say(app, "report: %s (and .md, .html beside it)", path);
     if (!app->g.json)
         fprintf(app->out, "%s\n", path);

@@ -58,7 +58,9 @@ cfdr_code cmd_create(struct cfdr_app *app, const struct cli_invocation *inv, cfd
         return rc;
     if ((rc = state_open(app->g.state_dir, cfg.project, mode_name(app), STATE_CREATE, &st, err)))
         goto out_cfg;
-    if ((rc = state_lock(&st, "create", err)) || (rc = provider_open(app, &cfg, &st, &p, err)))
+    /* A dry run writes nothing at all: not even the lock file (or the directory it is in). */
+    if ((!app->g.dry_run && (rc = state_lock(&st, "create", err))) ||
+        (rc = provider_open(app, &cfg, &st, &p, err)))
         goto out_state;
     app_say(app, "creating %s failover for %s: primary %s (%s), secondary %s (%s)",
             app->g.local ? "offline" : "AWS", cfg.project, cfg.primary.region, cfg.primary.service,
@@ -143,6 +145,11 @@ cfdr_code cmd_status(struct cfdr_app *app, const struct cli_invocation *inv, cfd
             const char *id = json_object_get_string(json_object_object_get(r, "id"));
             int running = json_object_get_boolean(json_object_object_get(r, "running"));
             int healthy = json_object_object_get_ex(r, "healthy", &v) && json_object_get_boolean(v);
+            /* A resource that is the only one of its kind has its kind as id ("distribution
+             * distribution"): show what names it instead (the distribution's id), or nothing. */
+            if (kind && id && strcmp(kind, id) == 0)
+                id = json_object_object_get_ex(r, "distribution_id", &v) ? json_object_get_string(v)
+                                                                         : "";
             fprintf(app->out, "  %-8s %-10s %-8s", kind, id,
                     running ? (healthy ? "healthy" : "unhealthy") : "gone");
             if (json_object_object_get_ex(r, "region", &v))
@@ -207,7 +214,8 @@ cfdr_code cmd_destroy(struct cfdr_app *app, const struct cli_invocation *inv, cf
     }
     if (rc)
         goto out_cfg;
-    if ((rc = state_lock(&st, "destroy", err)) || (rc = provider_open(app, &cfg, &st, &p, err)))
+    if ((!app->g.dry_run && (rc = state_lock(&st, "destroy", err))) ||
+        (rc = provider_open(app, &cfg, &st, &p, err)))
         goto out_state;
     if (!app->g.dry_run && !cli_has(inv, "yes") && !confirm(app, &st)) {
         rc = err_set(err, CFDR_E_USAGE, "not confirmed; nothing was destroyed (use --yes)");

@@ -39,6 +39,9 @@ cfdr_code cmd_standin(struct cfdr_app *app, const struct cli_invocation *inv, cf
         return err_set(err, CFDR_E_USAGE, "cfdr _standin needs --region and --service");
     if (cli_get(inv, "mode") && (rc = standin_mode_from_name(cli_get(inv, "mode"), &o.mode, err)))
         return rc;
+    if (cli_get(inv, "identify") &&
+        (rc = standin_identify_from_name(cli_get(inv, "identify"), &o.identify, err)))
+        return rc;
     if ((rc = cli_get_long(inv, "slow-ms", 1, 3600000, &slow_ms, err)))
         return rc;
     o.slow_ms = (unsigned)slow_ms;

@@ -79,6 +79,7 @@ static const struct cli_option standin_opts[] = {
     {"control", 0, "ADDR", 0, "control address (default 127.0.0.1:0)"},
     {"mode", 0, "MODE", 0, "initial mode"},
     {"slow-ms", 0, "MS", 0, "delay in mode slow"},
+    {"identify", 0, "HOW", 0, "header (default), body or none: how answers name the region"},
     {0},
 };
 

@@ -8,6 +8,10 @@ cfdr_code provider_open(struct cfdr_app *app, const struct cfdr_config *cfg, str
 {
     cfdr_code rc;
     memset(out, 0, sizeof(*out));
+    if (app->g.local && app->g.dry_run)
+        return err_set(err, CFDR_E_USAGE,
+                       "--dry-run prints the AWS requests a command would send; offline mode "
+                       "(--local) sends none: drop --dry-run or --local");
     out->ops = app->g.local ? &provider_local_ops : &provider_aws_ops;
     out->app = app;
     out->cfg = cfg;

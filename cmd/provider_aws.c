@@ -25,11 +25,14 @@
  *                            0 < F <= 1 (e.g. 0.01: the 60 s CloudFront interval becomes 0.6 s)
  *   CFDR_EDGE_URL_OVERRIDE=U drills probe U (e.g. http://127.0.0.1:8080/, a local edge in
  *                            front of local stand-ins) instead of https://<distribution domain>/
+ *   CFDR_PRIMARY_URL_OVERRIDE=U, CFDR_SECONDARY_URL_OVERRIDE=U
+ *                            drills probe U directly instead of https://<ServiceUrl>/ of that
+ *                            service (the local stand-ins behind the test endpoint)
  *
  * Which origin served a probe: the drill compares the drill.served_by_header response header
- * with the two regions. The local stand-ins send x-region; App Runner's public sample image does
- * not, so against real services the served-by counts stay unknown unless the services send the
- * header. (Inferring it from direct probes of both origins is not built.)
+ * with the two regions. App Runner's public sample image sends no such header: the drill then
+ * infers it from direct probes of both services (https://<ServiceUrl>/, drills/servedby), which
+ * also show when the primary really stopped serving after PauseService (asynchronous).
  *
  * --dry-run: every request is printed (signed, secrets redacted) by the transport's dry-run sink
  * on stdout and none is sent; waits that depend on answers are skipped and say so; the state is
@@ -72,13 +75,19 @@
 #define CF_COMMENT_MAX 128 /* characters in a distribution's Comment */
 
 /*
- * Drill cost estimate. Prices: Amazon CloudFront on-demand pricing, the United States/Europe
- * column (PriceClass_100, which cfdr creates). Data transfer out to the internet: $0.085 per GB
- * for the first 10 TB a month, as a stored copy of aws.amazon.com/cloudfront/pricing consulted
- * on 2026-11-25 lists it (the same page lists an always-free tier of 10,000,000 requests and
- * 1 TB a month). HTTPS requests: $0.0100 per 10,000, the long-published United States rate;
- * that stored copy was cut off before the request table, so this figure was not re-checked on
- * that date. A probe's answer from the sample image is taken as about 4 KB with headers.
+ * Drill cost estimate (docs/COSTS.md). Prices: Amazon CloudFront on-demand pricing for viewers
+ * in the United States, Mexico and Canada, the cheapest column (cfdr's PriceClass_100 also
+ * serves Europe and Israel). Checked on 2026-11-25 with the search tool's stored pages:
+ *  - data transfer out to the internet, first 10 TB a month: $0.085 per GB, from the stored
+ *    copy of https://aws.amazon.com/cloudfront/pricing (the same price for Europe; the page
+ *    also lists an always-free tier of 1 TB and 10,000,000 requests a month);
+ *  - HTTPS requests: $0.0100 per 10,000. That stored copy ends before its request table, so
+ *    this figure comes from secondary sources that quote the page: a CloudFront pricing
+ *    lesson (kindatechnical.com, "HTTPS Requests $0.0100" per 10,000, HTTP $0.0075) and an
+ *    infracost pull request listing CloudFront's US, Mexico, Canada prices (HTTP $0.0075 per
+ *    10k, data transfer $0.085 per GB). Not confirmed on AWS's own page on that date.
+ * A probe's answer from the sample image is taken as about 4 KB with headers. The drill's
+ * direct probes of the services do not pass through CloudFront and cost nothing here.
  */
 #define PRICE_PER_10K_HTTPS 0.0100
 #define PRICE_PER_GB 0.085
@@ -742,6 +751,78 @@ static cfdr_code wait_deployed(struct provider *p, const char *id, int interrupt
     return rc;
 }
 
+/* The recorded distribution `id` against cfdr.json: the origins' domains, attempts and
+ * timeouts and the group's failover codes. When they differ, says how and updates it
+ * (GetDistributionConfig, edit only those members, UpdateDistribution with that ETag; the
+ * caller then waits for Deployed). A distribution whose origins or group are not the ones
+ * cfdr.json describes (another region, a group someone rebuilt) is refused: an update cannot
+ * turn it into what cfdr created, and guessing could cut viewers off. *d is the distribution
+ * afterwards. */
+static cfdr_code reconcile_distribution(struct provider *p, const char *id_in,
+                                        struct cf_distribution *d, cfdr_err *err)
+{
+    char id[CF_ID_SIZE]; /* id_in may live in *d or in the state, which both change below */
+    char hosts[2][CF_NAME_SIZE], ids[2][CF_NAME_SIZE], group[CF_NAME_SIZE];
+    char comment[CF_TEXT_SIZE];
+    struct cf_dist_spec spec;
+    struct buf diff, body;
+    cfdr_code rc = CFDR_OK;
+
+    snprintf(id, sizeof(id), "%s", id_in);
+    fill_spec(p, &spec, "", hosts, ids, group, sizeof(group), comment, sizeof(comment));
+    buf_init(&diff, BUF_MAX_SMALL);
+    buf_init(&body, BUF_MAX_DOC);
+    /* Someone changing it between our read and our update gets PreconditionFailed: read again. */
+    for (int round = 1; round <= DESTROY_ROUNDS; round++) {
+        struct cf_config_doc doc = {0};
+        struct aws_error ae;
+        size_t ndiff = 0;
+        int updatable = 1;
+
+        buf_reset(&diff);
+        buf_reset(&body);
+        rc = cf_get_distribution_config(impl(p)->t, id, &doc, NULL, err);
+        if (!rc)
+            rc = cf_config_diff(&doc.config, &spec, &diff, &ndiff, &updatable, err);
+        if (!rc && ndiff > 0 && !updatable)
+            rc = err_set(err, CFDR_E_CONFIG,
+                         "distribution %s recorded in %s is not the one cfdr.json describes, "
+                         "and an update cannot make it so:\n%sRun cfdr destroy, then cfdr create "
+                         "to make a distribution that matches (or put cfdr.json back as it was)",
+                         id, p->st->path, buf_str(&diff));
+        if (!rc && ndiff > 0) {
+            app_say(p->app,
+                    "  distribution %s differs from cfdr.json (%zu difference%s):\n%s"
+                    "  updating it to match (UpdateDistribution)",
+                    id, ndiff, ndiff == 1 ? "" : "s", buf_str(&diff));
+            rc = cf_config_apply_spec(buf_str(&doc.xml), buf_len(&doc.xml), &spec, &body, err);
+            if (!rc) {
+                cf_distribution_free(d);
+                rc = cf_update_distribution(impl(p)->t, id, doc.etag, buf_str(&body),
+                                            buf_len(&body), d, &ae, err);
+            }
+            if (rc == CFDR_E_AWS && aws_code_is(&ae, CF_ERR_PRECONDITION_FAILED) &&
+                round < DESTROY_ROUNDS) {
+                app_say(p->app, "  distribution %s changed while cfdr updated it: reading it again",
+                        id);
+                cf_config_doc_free(&doc);
+                continue;
+            }
+            if (!rc)
+                rc = record_distribution(p, d, err);
+            if (!rc)
+                app_say(p->app, "  distribution %s updated (%s)", id, d->status);
+        }
+        cf_config_doc_free(&doc);
+        break;
+    }
+    buf_free(&diff);
+    buf_free(&body);
+    if (rc && rc != CFDR_E_CONFIG)
+        return err_wrap(err, "bringing distribution %s in line with cfdr.json", id);
+    return rc;
+}
+
 /* Creates the distribution, or finds the one the state records. */
 static cfdr_code ensure_distribution(struct provider *p, struct cf_distribution *d, cfdr_err *err)
 {
@@ -766,7 +847,8 @@ static cfdr_code ensure_distribution(struct provider *p, struct cf_distribution 
         if (!rc) {
             app_say(p->app, "  distribution %s recorded in state: %s, reused (https://%s/)", id,
                     d->status, d->domain_name);
-            return record_distribution(p, d, err);
+            rc = record_distribution(p, d, err);
+            return rc ? rc : reconcile_distribution(p, d->id, d, err);
         }
         if (rc != CFDR_E_AWS || !aws_code_is(&ae, CF_ERR_NO_SUCH_DISTRIBUTION))
             return rc;
@@ -846,8 +928,9 @@ static void say_cost(struct provider *p)
             c->drill.rate, c->drill.duration_s, requests, PRICE_PER_10K_HTTPS, req_cost, gb,
             PRICE_PER_GB, data_cost, req_cost + data_cost);
     app_say(p->app,
-            "  (an estimate: CloudFront US/Europe prices, ~%.0f KB per answer, before "
-            "the monthly free tier; App Runner bills the services separately)",
+            "  (an estimate: CloudFront's United States prices as checked on 2026-11-25, "
+            "~%.0f KB per answer, before the always-free 10M requests and 1 TB a month; App "
+            "Runner bills the services separately; see docs/COSTS.md)",
             PROBE_BYTES / 1024.0);
 }
 
@@ -922,8 +1005,8 @@ static cfdr_code aws_edge(struct provider *p, struct provider_edge *out, cfdr_er
     if (!(override && *override))
         app_say(p->app,
                 "  which origin served each probe comes from the %s response header "
-                "(drill.served_by_header), which the services must send (App Runner's sample "
-                "image does not; then the drill cannot tell the origins apart)",
+                "(drill.served_by_header) when the services send it, else from probing both "
+                "services directly",
                 p->cfg->drill.served_by_header);
     if (override && *override) {
         if (strncmp(override, "http://", 7) != 0 && strncmp(override, "https://", 8) != 0)
@@ -941,6 +1024,27 @@ static cfdr_code aws_edge(struct provider *p, struct provider_edge *out, cfdr_er
     }
     snprintf(out->primary_value, sizeof(out->primary_value), "%s", p->cfg->primary.region);
     snprintf(out->secondary_value, sizeof(out->secondary_value), "%s", p->cfg->secondary.region);
+    for (int i = 0; i < 2; i++) {
+        const char *which = i == 0 ? "primary" : "secondary";
+        const char *host = jstr(state_resource(p->st, "service", which), "host");
+        const char *ov =
+            getenv(i == 0 ? "CFDR_PRIMARY_URL_OVERRIDE" : "CFDR_SECONDARY_URL_OVERRIDE");
+        char *dst = i == 0 ? out->primary_url : out->secondary_url;
+        if (ov && *ov) {
+            if (strncmp(ov, "http://", 7) != 0 && strncmp(ov, "https://", 8) != 0)
+                return err_set(err, CFDR_E_USAGE,
+                               "CFDR_%s_URL_OVERRIDE='%.200s' is not an http(s) URL; it is a "
+                               "test hook: unset it",
+                               i == 0 ? "PRIMARY" : "SECONDARY", ov);
+            app_warn(p->app,
+                     "CFDR_%s_URL_OVERRIDE is set (a TEST HOOK): probing %s directly instead "
+                     "of the %s service",
+                     i == 0 ? "PRIMARY" : "SECONDARY", ov, which);
+            snprintf(dst, sizeof(out->primary_url), "%s", ov);
+        } else if (host) {
+            snprintf(dst, sizeof(out->primary_url), "https://%s/", host);
+        }
+    }
     return CFDR_OK;
 }
 

@@ -2,6 +2,11 @@
  * provider_local: offline mode. Two regional stand-ins (cfdr _standin) and the edge
  * (cfdr edge) run as background cfdr processes, tracked in the state file by PID and start
  * time (cmd/daemon.h), and driven over the stand-ins' loopback control API.
+ *
+ * Test knob (announced with a warning when set): CFDR_STANDIN_IDENTIFY=body|none starts the
+ * stand-ins with `_standin --identify`, so that they send no x-region header (body: their
+ * bodies still differ; none: identical bodies, like App Runner's sample image) and drills must
+ * infer which origin served each probe from direct probes (PRODUCT.md section 4).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,9 +157,16 @@ static cfdr_code ensure_standin(struct provider *p, const char *which,
                                 const struct config_origin *o, int *respawned, cfdr_err *err)
 {
     json_object *r = state_resource(p->st, "standin", which), *ready = NULL, *extra;
-    const char *argv[] = {"_standin", "--region",    o->region,   "--service",   o->service,
-                          "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", NULL};
+    const char *identify = getenv("CFDR_STANDIN_IDENTIFY");
+    const char *argv[] = {"_standin",    "--region", o->region,     "--service",
+                          o->service,    "--listen", "127.0.0.1:0", "--control",
+                          "127.0.0.1:0", NULL,       NULL,          NULL};
     cfdr_code rc;
+
+    if (identify && *identify) {
+        argv[9] = "--identify";
+        argv[10] = identify;
+    }
 
     if (r && standin_healthy(r)) {
         app_say(p->app, "  %s stand-in (%s, %s) is running on port %ld: reused", which, o->region,
@@ -171,6 +183,13 @@ static cfdr_code ensure_standin(struct provider *p, const char *which,
     json_object_object_add(extra, "region", json_object_new_string(o->region));
     json_object_object_add(extra, "service", json_object_new_string(o->service));
     json_object_object_add(extra, "mode", json_object_new_string("running"));
+    if (identify && *identify) {
+        app_warn(p->app,
+                 "CFDR_STANDIN_IDENTIFY=%s is set (a TEST HOOK): the %s stand-in sends "
+                 "no x-region header",
+                 identify, which);
+        json_object_object_add(extra, "identify", json_object_new_string(identify));
+    }
     rc = spawn_and_record(p, "standin", which, "_standin", argv, extra, &ready, err);
     json_object_put(extra);
     if (rc)
@@ -286,6 +305,13 @@ static cfdr_code local_edge(struct provider *p, struct provider_edge *out, cfdr_
     snprintf(out->url, sizeof(out->url), "%s", url);
     snprintf(out->primary_value, sizeof(out->primary_value), "%s", p->cfg->primary.region);
     snprintf(out->secondary_value, sizeof(out->secondary_value), "%s", p->cfg->secondary.region);
+    for (int i = 0; i < 2; i++) {
+        json_object *s = state_resource(p->st, "standin", i == 0 ? "primary" : "secondary");
+        long port = s ? json_long(s, "port") : 0;
+        if (port > 0)
+            snprintf(i == 0 ? out->primary_url : out->secondary_url, sizeof(out->primary_url),
+                     "http://127.0.0.1:%ld/", port);
+    }
     {
         struct daemon_id id;
         id_of(r, &id);

@@ -17,10 +17,14 @@ void drill_outcome_free(struct drill_outcome *o)
     o->nprobes = 0;
 }
 
+#define DIRECT_RATE_MAX 10.0
+
 struct run {
     const struct drill_plan *plan;
     const struct drill_hooks *h;
     struct drill_prober *prober;
+    struct drill_prober *direct[2]; /* primary, secondary; NULL without their URLs */
+    double direct_rate;
     struct drill_outcome *out;
     double wall0;       /* wall clock at the prober's epoch */
     double next_report; /* prober time of the next progress call */
@@ -41,6 +45,13 @@ static void report(struct run *r, const char *phase, int force)
     pr.elapsed_s = now;
     pr.phase = phase;
     drill_prober_counts(r->prober, &pr.probes, &pr.errors, &pr.primary, &pr.secondary);
+    pr.primary_direct = -1;
+    if (pr.primary + pr.secondary == 0 && r->direct[0]) {
+        size_t done, errors, prim, sec;
+        drill_prober_counts(r->direct[0], &done, &errors, &prim, &sec);
+        if (done > 0)
+            pr.primary_direct = drill_prober_primary_streak_start(r->direct[0]) >= 0;
+    }
     r->h->progress(r->h->ud, &pr);
 }
 
@@ -67,6 +78,46 @@ static void hook_failed(struct run *r, cfdr_code rc, const cfdr_err *herr)
     snprintf(r->out->hook_error, sizeof(r->out->hook_error), "%s", herr->msg);
 }
 
+static void free_probers(struct run *r)
+{
+    drill_prober_free(r->prober);
+    r->prober = NULL;
+    for (int i = 0; i < 2; i++) {
+        drill_prober_free(r->direct[i]);
+        r->direct[i] = NULL;
+    }
+}
+
+/* The direct probers of the origins that have a URL; they start with the edge's. */
+static cfdr_code new_direct(struct run *r, const struct drill_prober_options *edge, cfdr_err *err)
+{
+    const char *urls[2] = {r->plan->primary_url, r->plan->secondary_url};
+    cfdr_code rc;
+    if (!urls[0] || !*urls[0])
+        return CFDR_OK; /* without the primary there is nothing to infer from */
+    r->direct_rate = r->plan->direct_rate > 0          ? r->plan->direct_rate
+                     : r->plan->rate < DIRECT_RATE_MAX ? r->plan->rate
+                                                       : DIRECT_RATE_MAX;
+    for (int i = 0; i < 2; i++) {
+        struct drill_prober_options po = *edge;
+        if (!urls[i] || !*urls[i])
+            continue;
+        po.url = urls[i];
+        po.rate = r->direct_rate;
+        if (r->plan->direct_timeout_s > 0)
+            po.timeout_s = r->plan->direct_timeout_s;
+        po.connect_timeout_s = r->plan->direct_connect_timeout_s;
+        po.served_by_header = po.primary_value = po.secondary_value = NULL;
+        po.fixed_origin = i == 0 ? DRILL_ORIGIN_PRIMARY : DRILL_ORIGIN_SECONDARY;
+        po.connect_to = NULL;
+        po.nconnect_to = 0;
+        if ((rc = drill_prober_new(&po, &r->direct[i], err)))
+            return err_wrap(err, "probing the %s origin directly",
+                            i == 0 ? "primary" : "secondary");
+    }
+    return CFDR_OK;
+}
+
 static cfdr_code start(struct run *r, const struct drill_plan *plan, const struct drill_hooks *h,
                        struct drill_outcome *out, cfdr_err *err)
 {
@@ -74,7 +125,7 @@ static cfdr_code start(struct run *r, const struct drill_plan *plan, const struc
     cfdr_code rc;
 
     memset(out, 0, sizeof(*out));
-    out->event_s = out->effective_s = out->event_end_s = -1;
+    out->event_s = out->requested_s = out->effective_s = out->event_end_s = -1;
     memset(r, 0, sizeof(*r));
     r->plan = plan;
     r->h = h;
@@ -88,12 +139,19 @@ static cfdr_code start(struct run *r, const struct drill_plan *plan, const struc
     po.connect_to = plan->connect_to;
     po.nconnect_to = plan->nconnect_to;
     po.log = plan->log;
-    if ((rc = drill_prober_new(&po, &r->prober, err)))
+    if ((rc = drill_prober_new(&po, &r->prober, err)) || (rc = new_direct(r, &po, err))) {
+        free_probers(r);
         return rc;
+    }
     r->wall0 = clock_wall_s();
-    if ((rc = drill_prober_start(r->prober, err))) {
-        drill_prober_free(r->prober);
-        r->prober = NULL;
+    rc = drill_prober_start(r->prober, err);
+    /* The direct probes run on their own clocks; they start within microseconds of the edge's
+     * and their times are moved onto its clock when they are read (see direct_records). */
+    for (int i = 0; i < 2 && !rc; i++)
+        if (r->direct[i])
+            rc = drill_prober_start(r->direct[i], err);
+    if (rc) {
+        free_probers(r);
         return rc;
     }
     clock_iso(r->wall0, out->started_at);
@@ -102,11 +160,87 @@ static cfdr_code start(struct run *r, const struct drill_plan *plan, const struc
 
 static void stamp_event(struct run *r)
 {
-    r->out->event_s = drill_prober_now(r->prober);
+    r->out->event_s = r->out->requested_s = drill_prober_now(r->prober);
     clock_iso(r->wall0 + r->out->event_s, r->out->event_started_at);
+    memcpy(r->out->requested_at, r->out->event_started_at, sizeof(r->out->requested_at));
 }
 
-static cfdr_code finish(struct run *r, cfdr_err *err)
+/* The direct probes of one origin, stopped and read, on the edge prober's clock. *out is
+ * malloc'd (NULL and 0 without a direct prober). */
+static cfdr_code direct_records(struct run *r, int i, struct drill_direct **out, size_t *n,
+                                cfdr_err *err)
+{
+    struct drill_probe_record *recs = NULL;
+    double shift;
+    cfdr_code rc;
+
+    *out = NULL;
+    *n = 0;
+    if (!r->direct[i])
+        return CFDR_OK;
+    shift = drill_prober_now(r->prober) - drill_prober_now(r->direct[i]);
+    if ((rc = drill_prober_stop(r->direct[i], err)) ||
+        (rc = drill_prober_snapshot(r->direct[i], &recs, n, err)))
+        return rc;
+    *out = calloc(*n ? *n : 1, sizeof(**out));
+    if (!*out) {
+        free(recs);
+        return err_set(err, CFDR_E_NOMEM, "out of memory keeping %zu direct probes", *n);
+    }
+    for (size_t k = 0; k < *n; k++) {
+        const struct drill_probe *p = &recs[k].probe;
+        (*out)[k].sent_s = p->sent_s + shift;
+        (*out)[k].healthy =
+            drill_servedby_healthy(p->status, p->error, p->latency_s, r->plan->origin_timeout_s);
+        (*out)[k].print.body_hash = recs[k].body_hash;
+        (*out)[k].print.header_hash = recs[k].header_hash;
+    }
+    free(recs);
+    return CFDR_OK;
+}
+
+/* Attributes the edge probes to origins and, with event_from_direct, moves the event to when
+ * the primary was seen to change (failing after an inject, serving after a recover). */
+static cfdr_code infer(struct run *r, const struct drill_probe_record *recs, int outage,
+                       cfdr_err *err)
+{
+    struct drill_direct *d[2] = {NULL, NULL};
+    size_t nd[2] = {0, 0};
+    struct drill_print *prints = NULL;
+    struct drill_outcome *o = r->out;
+    cfdr_code rc = CFDR_OK;
+
+    for (int i = 0; i < 2 && !rc; i++)
+        rc = direct_records(r, i, &d[i], &nd[i], err);
+    if (!rc && o->nprobes > 0) {
+        prints = calloc(o->nprobes, sizeof(*prints));
+        if (!prints)
+            rc = err_set(err, CFDR_E_NOMEM, "out of memory for %zu fingerprints", o->nprobes);
+    }
+    if (rc)
+        goto out;
+    for (size_t k = 0; k < o->nprobes; k++) {
+        prints[k].body_hash = recs[k].body_hash;
+        prints[k].header_hash = recs[k].header_hash;
+    }
+    drill_servedby_attribute(o->probes, prints, o->nprobes, d[0], nd[0], d[1], nd[1],
+                             r->direct_rate > 0 ? 2.5 / r->direct_rate : 0, &o->served_by);
+    if (r->plan->event_from_direct && o->requested_s >= 0 && nd[0] > 0) {
+        double seen = drill_servedby_first(d[0], nd[0], o->requested_s, outage ? 0 : 1);
+        if (seen >= 0) {
+            o->event_s = seen;
+            o->event_observed = 1;
+            clock_iso(r->wall0 + seen, o->event_started_at);
+        }
+    }
+out:
+    free(prints);
+    free(d[0]);
+    free(d[1]);
+    return rc;
+}
+
+static cfdr_code finish(struct run *r, int outage, cfdr_err *err)
 {
     struct drill_probe_record *recs = NULL;
     size_t n = 0;
@@ -126,10 +260,10 @@ static cfdr_code finish(struct run *r, cfdr_err *err)
             r->out->probes[i] = recs[i].probe;
         r->out->nprobes = n;
         drill_prober_lateness(r->prober, &r->out->max_lateness_s, &r->out->p99_lateness_s);
+        rc = infer(r, recs, outage, err);
     }
     free(recs);
-    drill_prober_free(r->prober);
-    r->prober = NULL;
+    free_probers(r);
     if (rc)
         return rc;
     if (r->out->interrupted)
@@ -182,13 +316,26 @@ cfdr_code drill_run_outage(const struct drill_plan *plan, const struct drill_hoo
         out->event_end_s = drill_prober_now(r.prober);
         recover(&r, "recovering");
     }
-    return finish(&r, err);
+    return finish(&r, 1, err);
 }
 
+/* The primary has served for confirm_s in a row since the resume: seen through the edge when
+ * its answers name the origin, else seen directly. */
 static int primary_back(struct run *r)
 {
-    double s = drill_prober_primary_streak_start(r->prober);
-    return s >= 0 && s >= r->out->event_s && drill_prober_now(r->prober) - s >= r->plan->confirm_s;
+    size_t done, errors, prim, sec;
+    struct drill_prober *by = r->prober;
+    double s, shift = 0;
+    drill_prober_counts(r->prober, &done, &errors, &prim, &sec);
+    if (prim + sec == 0 && r->direct[0]) {
+        by = r->direct[0];
+        shift = drill_prober_now(r->prober) - drill_prober_now(r->direct[0]);
+    }
+    s = drill_prober_primary_streak_start(by);
+    if (s >= 0)
+        s += shift;
+    return s >= 0 && s >= r->out->requested_s &&
+           drill_prober_now(r->prober) - s >= r->plan->confirm_s;
 }
 
 cfdr_code drill_run_failback(const struct drill_plan *plan, const struct drill_hooks *h,
@@ -213,5 +360,5 @@ cfdr_code drill_run_failback(const struct drill_plan *plan, const struct drill_h
             wait_until(&r, out->event_s + plan->timeout_s, "failback", primary_back);
         }
     }
-    return finish(&r, err);
+    return finish(&r, 0, err);
 }

@@ -4,10 +4,16 @@
  * (drills/prober) keeps probing on its own thread while a hook blocks (AWS: PauseService and
  * the wait for PAUSED).
  *
- * Outage:   probe -> baseline -> inject (event_s = when the hook was called) -> probe for
+ * Outage:   probe -> baseline -> inject (requested_s = when the hook was called) -> probe for
  *           duration_s -> [recover, if resume_at_end] -> stop -> outcome.
- * Failback: probe -> short baseline -> recover (event_s) -> probe until the primary has served
- *           for confirm_s in a row, or timeout_s -> stop -> outcome.
+ * Failback: probe -> short baseline -> recover (requested_s) -> probe until the primary has
+ *           served for confirm_s in a row, or timeout_s -> stop -> outcome.
+ * With the origins' own URLs (plan primary_url/secondary_url), two more probers probe them
+ * directly at direct_rate. The outcome then says which origin served each edge probe even when
+ * the origins send no served_by_header (drills/servedby), and, with event_from_direct (AWS mode:
+ * PauseService and ResumeService are asynchronous), the event is the first direct probe that
+ * saw the primary fail (outage) or serve again (failback) after the request; otherwise the
+ * event is the request itself.
  * An interruption (the flag the caller's signal handler sets) cuts the drill short: the primary
  * is recovered (never left down by a Ctrl-C in the middle of an outage drill) and the outcome
  * holds everything probed so far, marked interrupted.
@@ -24,11 +30,15 @@
 #include "aws/err.h"
 #include "aws/log.h"
 #include "drills/analysis.h"
+#include "drills/servedby.h"
 
 struct drill_progress {
     double elapsed_s;
     const char *phase; /* "baseline", "injecting", "outage", "recovering", "failback" */
     size_t probes, errors, primary, secondary;
+    /* When the edge's answers do not name their origin (primary + secondary == 0) and the
+     * primary is probed directly: 1 while it answers, 0 while it fails; -1 otherwise. */
+    int primary_direct;
 };
 
 struct drill_hooks {
@@ -53,7 +63,14 @@ struct drill_plan {
     int resume_at_end; /* outage: recover at the end (--resume) */
     const char *served_by_header;
     const char *primary_value, *secondary_value;
-    const char *const *connect_to; /* see drill_prober_options */
+    /* The origins themselves, probed directly (NULL or "": no direct probes). */
+    const char *primary_url, *secondary_url;
+    double direct_rate;      /* direct probes per second per origin; 0: the rate, at most 10 */
+    double origin_timeout_s; /* a direct answer slower than this is failing (response timeout) */
+    double direct_timeout_s; /* a direct probe gives up after this; 0: probe_timeout_s */
+    double direct_connect_timeout_s; /* and on a connect after this (connection timeout); 0: none */
+    int event_from_direct;           /* the event is when direct probes saw the primary change */
+    const char *const *connect_to;   /* see drill_prober_options */
     size_t nconnect_to;
     volatile sig_atomic_t *interrupted; /* set by the caller's signal handler; may be NULL */
     const struct cfdr_log *log;
@@ -62,12 +79,18 @@ struct drill_plan {
 struct drill_outcome {
     struct drill_probe *probes; /* ordered by send time */
     size_t nprobes;
-    double event_s;     /* when inject/recover was called, on the probes' clock */
+    double event_s;     /* the outage (resume) start the figures count from, on the probes'
+                           clock: requested_s, or with event_from_direct the first direct probe
+                           that saw the primary change (requested_s when none did) */
+    double requested_s; /* when inject/recover was called */
     double effective_s; /* when that hook returned */
+    int event_observed; /* event_s comes from the direct probes */
     double event_end_s; /* outage: when recover was called (resume/interrupt), else -1 */
     double max_lateness_s, p99_lateness_s;
-    char started_at[32];       /* ISO-8601 of t = 0 */
-    char event_started_at[32]; /* ISO-8601 of event_s */
+    char started_at[32];                    /* ISO-8601 of t = 0 */
+    char event_started_at[32];              /* ISO-8601 of event_s */
+    char requested_at[32];                  /* ISO-8601 of requested_s */
+    struct drill_servedby_result served_by; /* how probes were attributed to origins */
     int interrupted;
     int recovered;     /* the primary was brought back by this drill */
     cfdr_code hook_rc; /* a failed hook (the outcome is still valid up to that point) */

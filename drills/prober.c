@@ -25,11 +25,58 @@ struct inflight {
     CURL *easy;
     double due_s, sent_s;
     char served[64];
+    unsigned long long body_hash, header_hash;
 };
+
+#define FNV_OFFSET 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
+
+static unsigned long long fnv1a(unsigned long long h, const char *s, size_t n, int lower)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (lower && c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        h = (h ^ c) * FNV_PRIME;
+    }
+    return h;
+}
+
+int drill_prober_header_is_volatile(const char *name, size_t len)
+{
+    /* Per-request values, hop-by-hop headers, and what CloudFront or the local edge add or
+     * rewrite on the way (their answers must fingerprint like the origin's own). */
+    static const char *const vol[] = {"date",
+                                      "age",
+                                      "via",
+                                      "x-amz-cf-id",
+                                      "x-amz-cf-pop",
+                                      "x-cache",
+                                      "connection",
+                                      "keep-alive",
+                                      "transfer-encoding",
+                                      "content-length",
+                                      "set-cookie",
+                                      "expires",
+                                      "last-modified",
+                                      "x-request-id",
+                                      "x-amzn-requestid",
+                                      "x-amzn-trace-id",
+                                      "x-envoy-upstream-service-time",
+                                      "server-timing",
+                                      "alt-svc",
+                                      "vary",
+                                      NULL};
+    for (const char *const *v = vol; *v; v++)
+        if (strlen(*v) == len && strncasecmp(*v, name, len) == 0)
+            return 1;
+    return 0;
+}
 
 struct drill_prober {
     char *url, *header, *primary, *secondary;
-    double rate, timeout_s;
+    double rate, timeout_s, connect_timeout_s;
+    enum drill_origin fixed_origin;
     struct curl_slist *connect_to;
     const struct cfdr_log *log;
 
@@ -122,7 +169,13 @@ static void check_done(struct drill_prober *p)
         r.probe.latency_s = (double)total_us / 1e6;
         r.probe.status = m->data.result == CURLE_OK ? (int)status : 0;
         r.probe.error = m->data.result == CURLE_OK ? 0 : (int)m->data.result;
-        if (p->primary && strcmp(in->served, p->primary) == 0)
+        if (m->data.result == CURLE_OK) {
+            r.body_hash = in->body_hash;
+            r.header_hash = in->header_hash;
+        }
+        if (p->fixed_origin != DRILL_ORIGIN_UNKNOWN)
+            r.probe.served_by = r.probe.error ? DRILL_ORIGIN_UNKNOWN : p->fixed_origin;
+        else if (p->primary && strcmp(in->served, p->primary) == 0)
             r.probe.served_by = DRILL_ORIGIN_PRIMARY;
         else if (p->secondary && strcmp(in->served, p->secondary) == 0)
             r.probe.served_by = DRILL_ORIGIN_SECONDARY;
@@ -196,21 +249,38 @@ static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
     return evtimer_add(p->curl_timer, &tv);
 }
 
+/* The value of a header line whose name is nl bytes long, without blanks and CRLF. */
+static const char *header_value(const char *line, size_t len, size_t nl, size_t *vl)
+{
+    const char *v = line + nl + 1;
+    *vl = len - nl - 1;
+    while (*vl && (*v == ' ' || *v == '\t'))
+        v++, (*vl)--;
+    while (*vl && (v[*vl - 1] == '\r' || v[*vl - 1] == '\n' || v[*vl - 1] == ' '))
+        (*vl)--;
+    return v;
+}
+
 static size_t on_header(char *buf, size_t size, size_t n, void *userp)
 {
     struct inflight *in = userp;
-    size_t len = size * n, hl;
+    size_t len = size * n, hl, vl;
     struct drill_prober *p = in->p;
+    const char *colon = memchr(buf, ':', len), *v;
+
+    if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+        in->header_hash = 0; /* a new response (after a 1xx or a redirect) starts over */
+    } else if (colon && !drill_prober_header_is_volatile(buf, (size_t)(colon - buf))) {
+        size_t nl = (size_t)(colon - buf);
+        v = header_value(buf, len, nl, &vl);
+        /* XOR of each header's own hash: the order of the headers does not matter. */
+        in->header_hash ^= fnv1a(fnv1a(fnv1a(FNV_OFFSET, buf, nl, 1), ":", 1, 0), v, vl, 0);
+    }
     if (!p->header)
         return len;
     hl = strlen(p->header);
     if (len > hl + 1 && buf[hl] == ':' && strncasecmp(buf, p->header, hl) == 0) {
-        const char *v = buf + hl + 1;
-        size_t vl = len - hl - 1;
-        while (vl && (*v == ' ' || *v == '\t'))
-            v++, vl--;
-        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-            vl--;
+        v = header_value(buf, len, hl, &vl);
         if (vl >= sizeof(in->served))
             vl = sizeof(in->served) - 1;
         memcpy(in->served, v, vl);
@@ -219,10 +289,10 @@ static size_t on_header(char *buf, size_t size, size_t n, void *userp)
     return len;
 }
 
-static size_t discard(char *buf, size_t size, size_t n, void *userp)
+static size_t body(char *buf, size_t size, size_t n, void *userp)
 {
-    (void)buf;
-    (void)userp;
+    struct inflight *in = userp;
+    in->body_hash = fnv1a(in->body_hash, buf, size * n, 0);
     return size * n;
 }
 
@@ -238,12 +308,16 @@ static int send_probe(struct drill_prober *p, double due_s)
     in->p = p;
     in->easy = e;
     in->due_s = due_s;
+    in->body_hash = FNV_OFFSET;
     curl_easy_setopt(e, CURLOPT_URL, p->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, in);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, in);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, in);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(p->timeout_s * 1000));
+    if (p->connect_timeout_s > 0)
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(p->connect_timeout_s * 1000));
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "cfdr-drill/" CFDR_VERSION);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -326,6 +400,8 @@ cfdr_code drill_prober_new(const struct drill_prober_options *o, struct drill_pr
     pthread_mutex_init(&p->mu, NULL);
     p->rate = o->rate;
     p->timeout_s = o->timeout_s;
+    p->fixed_origin = o->fixed_origin;
+    p->connect_timeout_s = o->connect_timeout_s;
     p->log = o->log;
     p->url = strdup(o->url);
     p->header = o->served_by_header ? strdup(o->served_by_header) : NULL;

@@ -9,6 +9,10 @@
  *
  * Which origin served a probe comes from the `served_by_header` response header (the local
  * stand-ins send x-region): its value is compared with the primary's and secondary's values.
+ * A prober probing one origin directly (fixed_origin) attributes every answer to it. Every
+ * record also carries a fingerprint of the answer (a hash of the body and one of the headers
+ * that do not change per request), from which drills/servedby tells origins apart when they
+ * send no such header.
  *
  * Thread safety: drill_prober_start/stop and drill_prober_snapshot may be called from any one
  * thread while the prober runs; the records are guarded by a mutex.
@@ -29,9 +33,12 @@ struct drill_prober_options {
     const char *url;              /* what to probe (the edge) */
     double rate;                  /* probes per second, > 0 */
     double timeout_s;             /* a probe without an answer by then is a viewer error */
+    double connect_timeout_s;     /* a connect not done by then fails the probe; 0: timeout_s */
     const char *served_by_header; /* e.g. "x-region"; NULL: unknown origin */
     const char *primary_value;    /* header value meaning "primary", e.g. "us-east-1" */
     const char *secondary_value;
+    /* Probing one origin directly: answers are attributed to it (served_by_header unused). */
+    enum drill_origin fixed_origin;
     /* curl CURLOPT_CONNECT_TO entries ("HOST:PORT:CONNECT-HOST:CONNECT-PORT"), for pointing
      * a real distribution domain at a local edge in offline AWS-mode tests; may be NULL. */
     const char *const *connect_to;
@@ -44,7 +51,15 @@ struct drill_probe_record {
     struct drill_probe probe; /* times relative to the prober's epoch */
     double lateness_s;        /* actual send time - due time */
     long curl_code;           /* CURLcode, 0 on success */
+    /* The answer's fingerprint (FNV-1a, 64 bits): of the whole body, and of the response
+     * headers that are the same on every answer (drill_prober_header_is_volatile() excludes the
+     * others), combined independently of their order. 0 when there was no answer. */
+    unsigned long long body_hash, header_hash;
 };
+
+/* 1 for a header (name, any case) that changes per request or that an edge adds or rewrites
+ * (Date, Via, X-Amz-Cf-Id, Content-Length, ...): such headers are left out of header_hash. */
+int drill_prober_header_is_volatile(const char *name, size_t len);
 
 struct drill_prober;
 

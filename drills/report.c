@@ -280,6 +280,24 @@ static const char *origin_name(enum drill_origin o)
     }
 }
 
+/* How the report tells the origins apart, for people. */
+static const char *served_by_text(const struct drill_report *r, char *out, size_t cap)
+{
+    const char *m = r->served_by_method;
+    if (!m)
+        snprintf(out, cap, "\xe2\x80\x94");
+    else if (strcmp(m, "header") == 0)
+        snprintf(out, cap, "the origins' response header");
+    else if (strcmp(m, "fingerprint") == 0)
+        snprintf(out, cap, "fingerprint of the origins' direct answers (%s)",
+                 r->served_by_fingerprint ? r->served_by_fingerprint : "body");
+    else if (strcmp(m, "primary-health") == 0)
+        snprintf(out, cap, "the primary's health, probed directly");
+    else
+        snprintf(out, cap, "nothing (origins unknown)");
+    return out;
+}
+
 /* What went wrong for a viewer, e.g. "HTTP 502" or "Timeout was reached (curl 28)". */
 static const char *fmt_cause(char *out, size_t cap, const struct cause *c)
 {
@@ -530,6 +548,9 @@ cfdr_code drill_report_json(const struct drill_report *r, json_object **out, cfd
              json_served_by(j, g->served_primary, g->served_secondary, g->served_unknown));
         jadd(j, o, "outage_started_at", jstr(j, r->event_started_at));
         jadd(j, o, "outage_started_s", jnum(j, r->event_s, JSON_SECONDS));
+        jadd(j, o, "fault_requested_at", jstr(j, r->requested_at));
+        jadd(j, o, "fault_requested_s",
+             r->requested_at ? jsec_opt(j, r->requested_s, JSON_SECONDS) : NULL);
         jadd(j, o, "outage_ended_s", jsec_opt(j, r->event_end_s, JSON_SECONDS));
         jadd(j, o, "failed_over", jbool(j, g->failed_over));
         jadd(j, o, "failover_seconds", jsec_opt(j, g->failover_seconds, JSON_FINE));
@@ -547,12 +568,18 @@ cfdr_code drill_report_json(const struct drill_report *r, json_object **out, cfd
              json_served_by(j, g->served_primary, g->served_secondary, g->served_unknown));
         jadd(j, o, "resume_started_at", jstr(j, r->event_started_at));
         jadd(j, o, "resume_started_s", jnum(j, r->event_s, JSON_SECONDS));
+        jadd(j, o, "resume_requested_at", jstr(j, r->requested_at));
+        jadd(j, o, "resume_requested_s",
+             r->requested_at ? jsec_opt(j, r->requested_s, JSON_SECONDS) : NULL);
         jadd(j, o, "resume_ended_s", jsec_opt(j, r->event_end_s, JSON_SECONDS));
         jadd(j, o, "failed_back", jbool(j, g->failed_back));
         jadd(j, o, "failback_seconds", jsec_opt(j, g->failback_seconds, JSON_FINE));
         jadd(j, o, "alert_seconds", jsec_opt(j, r->alert_seconds, JSON_FINE));
         jadd(j, o, "latency", json_latency(j, &g->latency));
     }
+    jadd(j, o, "served_by_method", jstr(j, r->served_by_method));
+    jadd(j, o, "served_by_fingerprint", jstr(j, r->served_by_fingerprint));
+    jadd(j, o, "served_by_uncertain", jint(j, (long long)r->served_by_uncertain));
     jadd(j, o, "error_causes", json_causes(j, &f));
     jadd(j, o, "budget", json_budget(j, r, &f));
     jadd(j, o, "timeline", json_timeline(j, r));
@@ -956,6 +983,18 @@ cfdr_code drill_report_markdown(const struct drill_report *r, struct buf *out, c
     w_f(&w, "| served by the secondary | %s (%s) |\n", fmt_count(n1, sec),
         fmt_pct(n2, sec, probes));
     w_f(&w, "| origin unknown | %s |\n", fmt_count(n1, unk));
+    if (r->served_by_method) {
+        w_f(&w, "| origin told by | %s |\n", served_by_text(r, line, sizeof(line)));
+        if (r->served_by_uncertain)
+            w_f(&w,
+                "| uncertain origin | %s probes, attributed near a change of the primary's "
+                "health |\n",
+                fmt_count(n1, r->served_by_uncertain));
+    }
+    if (r->requested_at && r->event_started_at && strcmp(r->requested_at, r->event_started_at))
+        w_f(&w, "| %s requested | %s (the primary changed %s later) |\n",
+            is_outage(r) ? "fault" : "resume", r->requested_at,
+            fmt_dur(a, r->event_s - r->requested_s));
     if (is_outage(r)) {
         const struct drill_outage_figures *g = &r->outage;
         if (g->failover_seconds >= 0)
@@ -1576,6 +1615,16 @@ static void html_article(struct w *w, const struct drill_report *r, const struct
     w_f(w, "<dt>rate</dt><dd>%s probes/s</dd>", n);
     html_meta(w, "started", r->started_at);
     html_meta(w, is_outage(r) ? "outage began" : "resume began", r->event_started_at);
+    if (r->requested_at && r->event_started_at && strcmp(r->requested_at, r->event_started_at))
+        html_meta(w, is_outage(r) ? "fault requested" : "resume requested", r->requested_at);
+    if (r->served_by_method) {
+        char sb[160];
+        html_meta(w, "origin told by", served_by_text(r, sb, sizeof(sb)));
+        if (r->served_by_uncertain) {
+            fmt_count(n, r->served_by_uncertain);
+            w_f(w, "<dt>uncertain origin</dt><dd>%s probes</dd>", n);
+        }
+    }
     w_s(w, "</dl>\n");
     html_cards(w, r);
     w_s(w, "<section class=\"timeline\"><h2>Timeline</h2>\n");

@@ -7,8 +7,11 @@
  * drills/analysis computed. The JSON always carries the keys PRODUCT.md section 4 names:
  * kind, mode, fault, probes (count), client_errors, served_by {primary, secondary, unknown},
  * outage_started_at, failover_seconds, steady_seconds, latency {before: {p50_ms, p99_ms},
- * during: {...}}, result; failback reports: failback_seconds, client_errors. It also carries
- * the failover budget (what each kind of outage costs a viewer under the configured origin
+ * during: {...}}, result; failback reports: failback_seconds, client_errors. Both say how the
+ * origins were told apart (served_by_method: header, fingerprint, primary-health, none, with
+ * served_by_uncertain) and when the fault or resume was requested (fault_requested_at,
+ * resume_requested_at) beside when it took effect (outage_started_at, resume_started_at). It also
+ * carries the failover budget (what each kind of outage costs a viewer under the configured origin
  * settings) beside the measured figure, and the timeline itself.
  *
  * Reports never contain secrets: no credentials, no webhook URLs, no SMTP URLs.
@@ -80,6 +83,16 @@ struct drill_report {
     int passed;           /* the result the command's exit status reflects */
     const char *verdict;  /* one sentence: why it passed or failed */
     int interrupted;      /* the drill was cut short (Ctrl-C): a partial report */
+    /* When the fault (resume) was requested, seconds from t = 0, -1 when unknown, and as
+     * ISO-8601 (NULL when unknown); event_s is when it took effect. */
+    double requested_s;
+    const char *requested_at;
+    /* How probes were attributed to origins: "header", "fingerprint", "primary-health" or
+     * "none" (NULL: not recorded); the fingerprint used ("body", "headers") or NULL; how many
+     * probes were attributed near a change of the primary's health. */
+    const char *served_by_method;
+    const char *served_by_fingerprint;
+    size_t served_by_uncertain;
 };
 
 /* The JSON document (see the header comment for its keys). */

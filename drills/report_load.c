@@ -131,6 +131,11 @@ cfdr_code drill_report_load(json_object *doc, struct drill_report_doc *out, cfdr
     r->event_s = num(doc, outage ? "outage_started_s" : "resume_started_s", -1);
     r->event_end_s = num(doc, outage ? "outage_ended_s" : "resume_ended_s", -1);
     r->event_started_at = str(doc, outage ? "outage_started_at" : "resume_started_at");
+    r->requested_s = num(doc, outage ? "fault_requested_s" : "resume_requested_s", -1);
+    r->requested_at = str(doc, outage ? "fault_requested_at" : "resume_requested_at");
+    r->served_by_method = str(doc, "served_by_method");
+    r->served_by_fingerprint = str(doc, "served_by_fingerprint");
+    r->served_by_uncertain = (size_t)num(doc, "served_by_uncertain", 0);
     budget = get(doc, "budget");
     if (budget) {
         r->budget.connection_attempts = (int)num(budget, "connection_attempts", 3);

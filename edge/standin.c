@@ -77,6 +77,7 @@ struct standin {
     char *service;
     enum standin_mode mode;
     unsigned slow_ms;
+    enum standin_identify identify;
 
     struct evhttp *http;               /* service */
     struct evhttp_bound_socket *bound; /* service listener when lkind == LK_NORMAL */
@@ -107,6 +108,18 @@ const char *standin_mode_name(enum standin_mode mode)
     if ((unsigned)mode >= STANDIN_MODE_COUNT)
         return "?";
     return mode_names[mode];
+}
+
+cfdr_code standin_identify_from_name(const char *name, enum standin_identify *out, cfdr_err *err)
+{
+    static const char *const names[] = {"header", "body", "none"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *out = (enum standin_identify)i;
+            return CFDR_OK;
+        }
+    }
+    return err_set(err, CFDR_E_USAGE, "unknown --identify '%.64s': use header, body or none", name);
 }
 
 cfdr_code standin_mode_from_name(const char *name, enum standin_mode *out, cfdr_err *err)
@@ -520,8 +533,8 @@ static int reply_headers(struct sconn *c, const char *ctype)
 {
     struct standin *s = c->s;
     struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-    if (evhttp_add_header(h, "x-region", s->region) ||
-        evhttp_add_header(h, "x-service", s->service))
+    if (s->identify == STANDIN_IDENTIFY_HEADER && (evhttp_add_header(h, "x-region", s->region) ||
+                                                   evhttp_add_header(h, "x-service", s->service)))
         return -1;
     if (ctype && evhttp_add_header(h, "Content-Type", ctype))
         return -1;
@@ -571,8 +584,10 @@ oom:
 static void reply_text(struct sconn *c, int code, const char *what)
 {
     char body[256];
-    int n = snprintf(body, sizeof(body), "cfdr stand-in: %s from service %s in %s\n", what,
-                     c->s->service, c->s->region);
+    int n = c->s->identify == STANDIN_IDENTIFY_NONE
+                ? snprintf(body, sizeof(body), "cfdr stand-in: %s\n", what)
+                : snprintf(body, sizeof(body), "cfdr stand-in: %s from service %s in %s\n", what,
+                           c->s->service, c->s->region);
     reply(c, code, "text/plain", body, (size_t)n);
 }
 
@@ -1163,6 +1178,7 @@ cfdr_code standin_new(const struct standin_options *o, struct event_base *base,
     s->log = o->log;
     s->bh_fd = -1;
     s->slow_ms = o->slow_ms ? o->slow_ms : STANDIN_DEFAULT_SLOW_MS;
+    s->identify = o->identify;
     s->region = strdup(o->region);
     s->service = strdup(o->service);
     s->http = evhttp_new(base);

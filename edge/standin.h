@@ -80,6 +80,15 @@ enum standin_mode {
     STANDIN_MODE_COUNT
 };
 
+/* STANDIN_IDENTIFY_HEADER (zero, the default): x-region/x-service headers and a body naming
+ * service and region. BODY: no such headers, the body still names them. NONE: no such headers
+ * and the same body in every region, like App Runner's sample image; paused answers then lack
+ * x-region/x-service too. */
+enum standin_identify { STANDIN_IDENTIFY_HEADER = 0, STANDIN_IDENTIFY_BODY, STANDIN_IDENTIFY_NONE };
+
+/* "header", "body", "none" -> *out; CFDR_E_USAGE naming the allowed values otherwise. */
+cfdr_code standin_identify_from_name(const char *name, enum standin_identify *out, cfdr_err *err);
+
 #define STANDIN_DEFAULT_SLOW_MS 35000u
 #define STANDIN_MAX_SLOW_MS 3600000u
 #define STANDIN_DEFAULT_MAX_BODY (64u * 1024u * 1024u)
@@ -97,6 +106,8 @@ struct standin_options {
     /* standin_run_forever only: called once the ports are open, before serving. */
     void (*on_ready)(struct standin *s, void *ud);
     void *ready_ud;
+    /* How its answers name it (for drills against origins that do not say who they are). */
+    enum standin_identify identify;
 };
 
 struct standin_stats {

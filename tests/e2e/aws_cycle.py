@@ -8,6 +8,10 @@ DistributionConfig cfdr created (read back with GetDistributionConfig, as the AW
 it), and endpoint hooks take the primary stand-in down when PauseService makes it PAUSED and
 bring it back when ResumeService makes it RUNNING. The drills reach that edge through
 CFDR_EDGE_URL_OVERRIDE (the AWS provider's test hook) instead of https://<distribution domain>/.
+The stand-ins answer like App Runner's sample image: no x-region header and the same page in
+both regions (`_standin --identify none`), so the drills tell the origins apart by probing them
+directly (CFDR_PRIMARY_URL_OVERRIDE / CFDR_SECONDARY_URL_OVERRIDE instead of
+https://<ServiceUrl>/), and see from those probes when the primary really stopped serving.
 
 Lanes, in order, each with its own --state-dir:
   main       create (waits Deployed), a re-run, a create whose answer was lost (same caller
@@ -256,7 +260,8 @@ def lane_main(ep, cf, work, standins):
         svc = resource(st, "service", which) or {}
         check(svc.get("host") == host and svc.get("created_by_cfdr") is False and svc.get("arn", "").startswith("arn:aws:apprunner:"),
               "%s service recorded as found, not created: %r" % (which, svc))
-    check("estimated CloudFront cost" in err and "$0.0100 per 10,000" in err, "create states the drill cost estimate")
+    check("estimated CloudFront cost" in err and "$0.0100 per 10,000" in err and "checked on 2026-11-25" in err and "docs/COSTS.md" in err,
+          "create states the drill cost estimate, with the date its prices were checked")
     check("waiting for Deployed" in err and "Deployed" in err, "create shows the wait for Deployed")
     dists = distributions(ep)
     check(list(dists) == [dist_id], "the endpoint has exactly the one distribution: %r" % list(dists))
@@ -284,13 +289,57 @@ def lane_main(ep, cf, work, standins):
                            "--admin", "127.0.0.1:0", "--access-log", os.path.join(work, "edge-access.log")],
                           os.path.join(work, "edge.log"))
     edge_url = "http://127.0.0.1:%d/" % edge["port"]
-    status, headers, _ = http_get(edge_url)
-    check(status == 200 and headers.get("x-region") == "us-east-1", "the primary serves through the local edge")
-    hook = {"CFDR_EDGE_URL_OVERRIDE": edge_url}
+    status, headers, body = http_get(edge_url)
+    check(status == 200 and "x-region" not in headers and b"us-east-1" not in body,
+          "the primary serves through the local edge, without saying who it is: %r %r" % (headers, body))
+    hook = {"CFDR_EDGE_URL_OVERRIDE": edge_url,
+            "CFDR_PRIMARY_URL_OVERRIDE": "http://127.0.0.1:%d/" % standins["a"]["port"],
+            "CFDR_SECONDARY_URL_OVERRIDE": "http://127.0.0.1:%d/" % standins["b"]["port"]}
 
     # --- a re-run reuses everything
     rc, out, err = cf.run(["--state-dir", "st", "create"])
     check(rc == 0 and "reused" in err and out.strip() == "https://%s/" % domain, "a second create reuses: %s" % err[-800:])
+
+    # --- cfdr.json changed under a reused distribution: create shows the difference and updates it
+    def live_config():
+        resp = RawClient(ep.url, AKID, SECRET).call("cloudfront", "GetDistributionConfig", {"Id": dist_id}, "us-east-1")
+        return resp.parsed["DistributionConfig"], resp.parsed.get("ETag")
+    _, etag_before = live_config()
+    cfg_path = os.path.join(work, "cfdr.json")
+    original_cfg = open(cfg_path).read()
+    changed = json.loads(original_cfg)
+    changed["origin_group"]["connection_timeout_s"] = 3
+    changed["origin_group"]["failover_status_codes"] = [500, 502, 503, 504]
+    with open(cfg_path, "w") as f:
+        json.dump(changed, f)
+    drain(ep)
+    rc, out, err = cf.run(["--state-dir", "st", "create"])
+    check(rc == 0, "create after cfdr.json changed (%d): %s" % (rc, err[-1500:]))
+    check("differs from cfdr.json (3 differences)" in err and "connection timeout 2 s, cfdr.json says 3 s" in err
+          and "failover status codes 403,404,500,502,503,504, cfdr.json says 500,502,503,504" in err,
+          "create names the differences: %s" % err[-1500:])
+    check("updated" in err and "Deployed" in err, "create updates the distribution and waits for Deployed: %s" % err[-800:])
+    ops = [e.get("operation") for e in requests_log(ep)]
+    check("UpdateDistribution" in ops and ops.index("GetDistributionConfig") < ops.index("UpdateDistribution"),
+          "GetDistributionConfig, then UpdateDistribution: %r" % ops)
+    dc_now, etag_now = live_config()
+    group_now = dc_now["OriginGroups"]["Items"][0]
+    check(sorted(group_now["FailoverCriteria"]["StatusCodes"]["Items"]) == [500, 502, 503, 504]
+          and all(o["ConnectionTimeout"] == 3 and o["ConnectionAttempts"] == 1 and o["CustomOriginConfig"]["OriginReadTimeout"] == 10
+                  for o in dc_now["Origins"]["Items"]),
+          "the live configuration matches cfdr.json now: %r" % dc_now["Origins"])
+    check(dc_now["Comment"] == dc["Comment"] and dc_now["DefaultCacheBehavior"] == dc["DefaultCacheBehavior"]
+          and [o["DomainName"] for o in dc_now["Origins"]["Items"]] == [HOST_A, HOST_B], "everything else is kept")
+    check(etag_now != etag_before and (resource(load_state(work, "st"), "distribution", "distribution") or {}).get("etag") == etag_now,
+          "the new ETag is recorded")
+    rc, out, err = cf.run(["--state-dir", "st", "create"])
+    check(rc == 0 and "differs" not in err and "reused" in err, "a create with nothing changed updates nothing: %s" % err[-600:])
+    with open(cfg_path, "w") as f:
+        f.write(original_cfg)
+    rc, out, err = cf.run(["--state-dir", "st", "create"])
+    check(rc == 0 and "(3 differences)" in err and "updated" in err, "putting cfdr.json back updates it back: %s" % err[-800:])
+    dc_back, _ = live_config()
+    check(dc_back["Origins"] == dc["Origins"] and dc_back["OriginGroups"] == dc["OriginGroups"], "the original origins and group are back")
 
     # --- a create whose answer was lost: the state has the caller reference, not the id
     st = load_state(work, "st")
@@ -310,6 +359,8 @@ def lane_main(ep, cf, work, standins):
     rc, out, err = cf.run(["--state-dir", "st", "status"])
     check(rc == 0 and "3 resources" in out and "mode=Deployed" in out and out.count("healthy") == 3,
           "status shows the services and the Deployed distribution: %s %s" % (out, err[-500:]))
+    check("distribution distribution" not in out and ("distribution %s " % dist_id) in out,
+          "status names the distribution by its id: %s" % out)
     rc, out, err = cf.run(["--state-dir", "st", "--json", "status"])
     doc = json.loads(out) if rc == 0 else {}
     check(rc == 0 and sorted(r.get("status") for r in doc.get("resources", [])) == ["Deployed", "RUNNING", "RUNNING"],
@@ -324,8 +375,17 @@ def lane_main(ep, cf, work, standins):
         r = json.load(open(report))
         check(r["result"] == "pass" and r["client_errors"] == 0 and r["mode"] == "aws" and r["fault"] == "pause",
               "drill report: pass, no viewer error: %r" % {k: r.get(k) for k in ("result", "client_errors", "mode", "fault")})
-        check(r["served_by"].get("us-west-2", 0) > 0 or r["served_by"].get("secondary", 0) > 0, "the secondary served: %r" % r["served_by"])
-        check(r["failover_seconds"] is not None, "failover_seconds measured")
+        check(r["served_by"].get("secondary", 0) > 0 and r["served_by"].get("primary", 0) > 0 and r["served_by"]["unknown"] == 0,
+              "both origins served, every probe attributed: %r" % r["served_by"])
+        check(r["served_by_method"] == "primary-health" and r["served_by_uncertain"] <= 4,
+              "origins told apart by the primary's health: %r" % {k: r.get(k) for k in ("served_by_method", "served_by_uncertain")})
+        # PauseService is asynchronous: the outage starts when the direct probes see it
+        check(r["fault_requested_s"] is not None and r["outage_started_s"] > r["fault_requested_s"]
+              and r["fault_requested_at"] < r["outage_started_at"],
+              "the outage starts after the pause was requested: %r" % {k: r.get(k) for k in ("fault_requested_s", "outage_started_s")})
+        check(r["failover_seconds"] is not None and r["failover_seconds"] < 1.0, "failover_seconds measured from the real outage: %r" % r["failover_seconds"])
+        before = [t for t in r["timeline"] if t[0] < r["outage_started_s"] - 0.15]
+        check(before and all(t[3] == "primary" for t in before), "probes before the primary stopped were served by it")
     check(standin_mode(a_ctl) == "paused", "the PAUSED hook took the primary stand-in down")
     check(apprunner_services(ep).get(("us-east-1", "dr-demo-east")) == "PAUSED", "App Runner says the primary is PAUSED")
     check(resource(load_state(work, "st"), "service", "primary").get("paused_by_cfdr") is True, "the state knows cfdr paused it")
@@ -337,6 +397,8 @@ def lane_main(ep, cf, work, standins):
     if check(os.path.isfile(report), "failback report written: %r" % report):
         r = json.load(open(report))
         check(r["result"] == "pass" and r["client_errors"] == 0 and r["failback_seconds"] is not None, "failback report: pass")
+        check(r["served_by_method"] == "primary-health" and r["resume_started_s"] > r["resume_requested_s"],
+              "failback counts from when the primary served again: %r" % {k: r.get(k) for k in ("resume_requested_s", "resume_started_s")})
     check(standin_mode(a_ctl) == "running", "the RUNNING hook brought the primary stand-in back")
     check(apprunner_services(ep).get(("us-east-1", "dr-demo-east")) == "RUNNING", "App Runner says the primary is RUNNING")
 
@@ -370,8 +432,14 @@ def lane_main(ep, cf, work, standins):
 
     # --- dry-run destroy: prints, sends nothing, changes nothing
     before = open(os.path.join(work, "st", "state.json"), "rb").read()
+    lock_path = os.path.join(work, "st", "lock")
+    lock_before = (open(lock_path, "rb").read(), os.stat(lock_path).st_mtime_ns)
+    listing_before = sorted(os.listdir(os.path.join(work, "st")))
     drain(ep)
     rc, out, err = cf.run(["--state-dir", "st", "--dry-run", "destroy"])
+    check((open(lock_path, "rb").read(), os.stat(lock_path).st_mtime_ns) == lock_before
+          and sorted(os.listdir(os.path.join(work, "st"))) == listing_before,
+          "dry-run destroy did not touch the lock or add a file")
     check(rc == 0 and "GetDistributionConfig" in out and "dry run: not sent" in out, "dry-run destroy prints the requests: %s" % err[-600:])
     check(requests_log(ep) == [], "dry-run destroy sent no request")
     check(open(os.path.join(work, "st", "state.json"), "rb").read() == before, "dry-run destroy left the state as it was")
@@ -481,7 +549,7 @@ def lane_dry_run(ep, cf, work):
     check("AppRunner.ListServices" in out and "AppRunner.CreateService" in out, "dry-run create prints the App Runner requests")
     check("Signature=REDACTED" in out and SECRET not in out + err, "no secret in dry-run output")
     check("depend on CloudFront's answers" in err, "dry-run says where it stops")
-    check(not os.path.exists(os.path.join(work, "dry", "state.json")), "dry-run create recorded nothing")
+    check(not os.path.exists(os.path.join(work, "dry")), "dry-run create wrote nothing, not even the state directory or its lock")
     # without credentials it signs with a placeholder and says so
     rc, out, err = cf.run(["--state-dir", "dry", "--dry-run", "create"], drop_env=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
     check(rc == 0 and "placeholder" in out and "placeholder" in err, "dry run without credentials: placeholder key")
@@ -499,6 +567,10 @@ def lane_dry_run(ep, cf, work):
     check(rc == 0 and "role_arn" in err and "placeholder" in out, "dry run does not assume a role: %s" % err[-400:])
     check(SECRET not in out + err, "no secret in the profile dry runs")
     check(requests_log(ep) == [], "still no request (no STS call either)")
+    check(not os.path.exists(os.path.join(work, "dry")), "still nothing written after every dry run")
+    rc, out, err = cf.run(["--state-dir", "dry", "--local", "--dry-run", "create"])
+    check(rc == 2 and "--dry-run" in err and not os.path.exists(os.path.join(work, "dry")),
+          "--dry-run with --local is refused and writes nothing: %s" % err[-300:])
 
 
 def endpoint_state(ep):
@@ -717,7 +789,7 @@ def main():
         standins = {}
         for key, region, name in (("a", "us-east-1", "dr-demo-east"), ("b", "us-west-2", "dr-demo-west")):
             _, standins[key] = start_child(["_standin", "--region", region, "--service", name, "--listen", "127.0.0.1:0",
-                                            "--control", "127.0.0.1:0"], os.path.join(work, "standin-%s.log" % key))
+                                            "--control", "127.0.0.1:0", "--identify", "none"], os.path.join(work, "standin-%s.log" % key))
         ep = EndpointProcess(["--credentials", "%s:%s" % (AKID, SECRET), "--credentials", "%s:%s" % (STORM_AKID, SECRET),
                               "--seed-service", "us-east-1:dr-demo-east=" + HOST_A, "--seed-service", "us-west-2:dr-demo-west=" + HOST_B,
                               "--deploy-polls", "2", "--service-polls", "2"], stderr_path=os.path.join(work, "endpoint.log")).start()

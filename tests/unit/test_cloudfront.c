@@ -562,6 +562,100 @@ static void test_create_is_idempotent(void **state)
     awsep_check_log(fx, expected, 1, 0);
 }
 
+/* A distribution whose configuration drifted from cfdr.json: cf_config_diff names each
+ * difference, cf_config_apply_spec fixes exactly those members (the endpoint validates the
+ * update against the model), structural differences are not updatable. */
+static void test_diff_and_apply_spec(void **state)
+{
+    struct awsep_fx *fx = *state;
+    static const int codes[] = {500, 503};
+    struct cf_dist_spec s, want, bad;
+    struct cf_distribution a = {0}, upd = {0};
+    struct cf_config_doc cfg = {0}, after = {0};
+    struct aws_error ae;
+    struct buf diff, body;
+    size_t n = 0;
+    int updatable = 0;
+    cfdr_err e;
+
+    buf_init(&diff, BUF_MAX_SMALL);
+    buf_init(&body, BUF_MAX_DOC);
+    project_spec(&s, "cfdr-dr-demo-drift", "dr-demo", "drifted");
+    CHECK_OK(cf_create_distribution(fx->t, &s, &a, &ae, &e));
+    CHECK_OK(cf_get_distribution_config(fx->t, a.id, &cfg, &ae, &e));
+    CHECK_OK(cf_config_diff(&cfg.config, &s, &diff, &n, &updatable, &e));
+    assert_int_equal(n, 0);
+    assert_int_equal(updatable, 1);
+    assert_string_equal(buf_str(&diff), "");
+
+    want = s;
+    want.origins[0].domain_name = "zzzzzzzzzz.us-east-1.awsapprunner.com";
+    want.origins[1].connection_timeout_s = 4;
+    want.origins[0].read_timeout_s = 20;
+    want.origins[1].connection_attempts = 1;
+    memcpy(want.failover_codes, codes, sizeof(codes));
+    want.nfailover_codes = 2;
+    CHECK_OK(cf_config_diff(&cfg.config, &want, &diff, &n, &updatable, &e));
+    if (n != 5)
+        fail_msg("5 differences expected: %s", buf_str(&diff));
+    assert_int_equal(updatable, 1);
+    assert_non_null(strstr(buf_str(&diff), "origin primary-us-east-1: domain "
+                                           "abcdefghij.us-east-1.awsapprunner.com, cfdr.json's "
+                                           "service is zzzzzzzzzz.us-east-1.awsapprunner.com"));
+    assert_non_null(strstr(buf_str(&diff), "origin secondary-us-west-2: connection timeout 10 s, "
+                                           "cfdr.json says 4 s"));
+    assert_non_null(strstr(buf_str(&diff), "origin primary-us-east-1: response timeout 45 s, "
+                                           "cfdr.json says 20 s"));
+    assert_non_null(strstr(buf_str(&diff), "connection attempts 2, cfdr.json says 1"));
+    assert_non_null(strstr(buf_str(&diff), "failover status codes 403,404,500,502,503,504, "
+                                           "cfdr.json says 500,503"));
+
+    CHECK_OK(cf_config_apply_spec(buf_str(&cfg.xml), buf_len(&cfg.xml), &want, &body, &e));
+    CHECK_OK(cf_update_distribution(fx->t, a.id, cfg.etag, buf_str(&body), buf_len(&body), &upd,
+                                    &ae, &e));
+    CHECK_OK(cf_get_distribution_config(fx->t, a.id, &after, &ae, &e));
+    buf_reset(&diff);
+    CHECK_OK(cf_config_diff(&after.config, &want, &diff, &n, &updatable, &e));
+    if (n != 0)
+        fail_msg("after the update: %s", buf_str(&diff));
+    assert_string_equal(after.config.comment, "drifted"); /* the rest is kept */
+    assert_string_equal(after.config.caller_reference, "cfdr-dr-demo-drift");
+    assert_string_equal(after.config.cache_policy_id, cfg.config.cache_policy_id);
+    assert_string_equal(after.config.origins[1].domain_name, s.origins[1].domain_name);
+
+    /* structural: another group, or the members in the other order */
+    bad = s;
+    bad.group_id = "another-group";
+    buf_reset(&diff);
+    CHECK_OK(cf_config_diff(&after.config, &bad, &diff, &n, &updatable, &e));
+    assert_int_equal(updatable, 0);
+    assert_non_null(strstr(buf_str(&diff), "origin group another-group: missing"));
+    assert_int_equal(
+        cf_config_apply_spec(buf_str(&after.xml), buf_len(&after.xml), &bad, &body, &e),
+        CFDR_E_PARSE);
+    bad = s;
+    bad.origins[0] = s.origins[1];
+    bad.origins[1] = s.origins[0];
+    buf_reset(&diff);
+    CHECK_OK(cf_config_diff(&after.config, &bad, &diff, &n, &updatable, &e));
+    assert_int_equal(updatable, 0);
+    assert_non_null(strstr(buf_str(&diff), "members are not"));
+    bad = s;
+    bad.origins[0].id = "primary-eu-west-1";
+    buf_reset(&diff);
+    CHECK_OK(cf_config_diff(&after.config, &bad, &diff, &n, &updatable, &e));
+    assert_int_equal(updatable, 0);
+    assert_non_null(strstr(buf_str(&diff), "origin primary-eu-west-1: missing"));
+
+    cf_distribution_free(&a);
+    cf_distribution_free(&upd);
+    cf_config_doc_free(&cfg);
+    cf_config_doc_free(&after);
+    buf_free(&diff);
+    buf_free(&body);
+    awsep_check_log(fx, NULL, 0, 0);
+}
+
 static void test_list_pages_and_tags(void **state)
 {
     struct awsep_fx *fx = *state;
@@ -975,6 +1069,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spec_xml_follows_model),
         cmocka_unit_test(test_set_enabled_edits_only_the_switch),
+        cmocka_unit_test_setup_teardown(test_diff_and_apply_spec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_body_is_the_fixture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_is_idempotent, setup, teardown),

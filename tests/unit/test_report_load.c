@@ -41,6 +41,12 @@ static void fill(struct drill_report *r, struct drill_probe *p, size_t n, int ou
     r->budget.connection_timeout_s = 10;
     r->budget.response_timeout_s = 30;
     r->alert_seconds = outage ? 0.75 : -1;
+    /* AWS-like: the primary changed half a second after the request; no header */
+    r->requested_s = 1.5;
+    r->requested_at = "2026-11-25T12:00:01.500Z";
+    r->served_by_method = outage ? "primary-health" : "fingerprint";
+    r->served_by_fingerprint = outage ? NULL : "body";
+    r->served_by_uncertain = outage ? 2 : 0;
     if (outage)
         assert_int_equal(drill_analyze_outage(p, n, r->event_s, &r->outage), 0);
     else
@@ -71,6 +77,14 @@ static void round_trip(int outage)
     assert_int_equal(d.r.budget.connection_attempts, 3);
     assert_int_equal(d.probes[25].status, 502);
     assert_int_equal(d.probes[30].error, 28);
+    assert_string_equal(d.r.served_by_method, r.served_by_method);
+    assert_int_equal(d.r.served_by_uncertain, r.served_by_uncertain);
+    assert_string_equal(d.r.requested_at, r.requested_at);
+    assert_float_equal(d.r.requested_s, 1.5, 1e-9);
+    if (r.served_by_fingerprint)
+        assert_string_equal(d.r.served_by_fingerprint, r.served_by_fingerprint);
+    else
+        assert_null(d.r.served_by_fingerprint);
     if (outage) {
         assert_int_equal(d.r.outage.client_errors, 2);
         assert_int_equal(d.r.outage.served_primary, r.outage.served_primary);
@@ -92,8 +106,13 @@ static void round_trip(int outage)
     /* the timeline rows round send times; the summary and budget must be identical */
     assert_memory_equal(buf_str(&a), buf_str(&b),
                         (size_t)(strstr(buf_str(&a), "## Timeline") - buf_str(&a)));
+    assert_non_null(strstr(buf_str(&a), outage ? "| uncertain origin | 2 probes"
+                                               : "| origin told by | fingerprint"));
+    assert_non_null(strstr(buf_str(&a), outage ? "| fault requested | 2026-11-25T12:00:01.500Z"
+                                               : "| resume requested | 2026-11-25T12:00:01.500Z"));
     buf_reset(&b);
     assert_int_equal(drill_report_html_article(&d.r, &b, &e), CFDR_OK);
+    assert_non_null(strstr(buf_str(&b), "origin told by"));
     assert_non_null(strstr(buf_str(&b), "<article class=\"report\">"));
     assert_null(strstr(buf_str(&b), "<html"));
     buf_free(&a);

@@ -1086,13 +1086,19 @@ static void test_debug_log_never_shows_secrets(void **state)
              "request should have been 'x-amz-security-token:%s' and the key was %s</Message>"
              "</Error><RequestId>sdm-1</RequestId></ErrorResponse>",
              TEST_TOKEN, TEST_SECRET);
-    start(fx, script(2, st_resp(403, mismatch, NULL, NULL, NULL, NULL),
+    start(fx, script(3, st_resp(403, mismatch, NULL, NULL, NULL, NULL),
                      st_resp(200,
                              "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>"
                              "ASIANEWKEY</AccessKeyId><SecretAccessKey>NEWSECRETvalue"
                              "</SecretAccessKey><SessionToken>NEWTOKENvalue</SessionToken>"
                              "</Credentials></AssumeRoleResult></AssumeRoleResponse>",
-                             "x-amz-secret-thing", "NEWHDRSECRET", "x-amzn-RequestId", "ar-1")));
+                             "x-amz-secret-thing", "NEWHDRSECRET", "x-amzn-RequestId", "ar-1"),
+                     /* an IAM Identity Center GetRoleCredentials answer */
+                     st_resp(200,
+                             "{\"roleCredentials\": {\"accessKeyId\": \"ASIASSOKEY42\", "
+                             "\"secretAccessKey\": \"SSOSECRETvalue\", \"sessionToken\": "
+                             "\"SSOTOKENvalue\", \"expiration\": 1700000000000}}",
+                             "x-amzn-RequestId", "sso-1", NULL, NULL)));
     make_transport(fx, 3, 0, 0);
     memset(&rq, 0, sizeof(rq));
     rq.service = AWS_SVC_STS;
@@ -1113,6 +1119,14 @@ static void test_debug_log_never_shows_secrets(void **state)
     assert_int_equal(transport_call(fx->t, &rq, &fx->resp, &fx->err), CFDR_OK);
     /* the caller still gets the real body */
     assert_non_null(strstr(buf_str(&fx->resp.body), "NEWSECRETvalue"));
+    assert_non_null(strstr(buf_str(&fx->resp.body), "ASIANEWKEY"));
+    {
+        struct aws_request sso = apprunner_describe();
+        aws_response_free(&fx->resp);
+        aws_response_init(&fx->resp);
+        assert_int_equal(transport_call(fx->t, &sso, &fx->resp, &fx->err), CFDR_OK);
+        assert_non_null(strstr(buf_str(&fx->resp.body), "ASIASSOKEY42"));
+    }
 
     logs = buf_str(&fx->logs);
     /* the log says what happened... */
@@ -1127,7 +1141,13 @@ static void test_debug_log_never_shows_secrets(void **state)
     assert_non_null(strstr(logs, "TokenCode=REDACTED"));
     assert_non_null(strstr(logs, "RoleSessionName=cfdr"));
     assert_non_null(strstr(logs, "<SecretAccessKey>REDACTED</SecretAccessKey>"));
-    assert_non_null(strstr(logs, "<AccessKeyId>ASIANEWKEY</AccessKeyId>"));
+    assert_non_null(strstr(logs, "<AccessKeyId>REDACTED</AccessKeyId>"));
+    assert_non_null(strstr(logs, "\"accessKeyId\": \"REDACTED\""));
+    assert_non_null(strstr(logs, "\"expiration\": 1700000000000"));
+    assert_null(strstr(logs, "ASIANEWKEY"));
+    assert_null(strstr(logs, "ASIASSOKEY42"));
+    assert_null(strstr(logs, "SSOSECRETvalue"));
+    assert_null(strstr(logs, "SSOTOKENvalue"));
     assert_non_null(strstr(logs, "< x-amz-secret-thing: REDACTED"));
     assert_non_null(strstr(logs, "< x-amzn-RequestId: ar-1"));
     /* ...and no line carries a secret */
@@ -1138,7 +1158,7 @@ static void test_debug_log_never_shows_secrets(void **state)
     assert_null(strstr(logs, "NEWHDRSECRET"));
     assert_null(strstr(logs, "MFA7q9z"));
     recs_load(&fx->srv, &r);
-    assert_int_equal(r.n, 2);
+    assert_int_equal(r.n, 3);
     for (size_t i = 0; i < r.n; i++) {
         a = strstr(rec_header(&r, i, "Authorization"), "Signature=");
         assert_non_null(a);
