@@ -1707,18 +1707,18 @@ cfdr_code config_starter_text(int local, struct buf *out)
             codes, g->connection_timeout_s, g->connection_timeout_s * g->connection_attempts,
             g->connection_attempts, g->response_timeout_s);
     if (!rc && !local)
-        rc = buf_adds(
-            out, "    // Email addresses; SNS first mails each one a link to confirm.\n"
-                 "    // e.g. \"email\": [\"oncall@example.com\"],\n"
-                 "    \"email\": [],\n"
-                 "    // Webhooks (https://, or http://) that receive SNS notifications as\n"
-                 "    // JSON POSTs. e.g. \"https\": [\"https://hooks.example.com/cfdr\"],\n"
-                 "    \"https\": [],\n"
-                 "    // Used by --local only: mail server for the email notifications.\n"
-                 "    // e.g. \"smtp\": \"smtp://127.0.0.1:2525\",\n"
-                 "    // CloudWatch evaluation period in seconds: 10, 20, 30 or a multiple of\n"
-                 "    // 60 up to 86400 (10-30 are high-resolution alarms, billed higher).\n"
-                 "    \"period_s\": 60\n");
+        rc = buf_adds(out,
+                      "    // Email addresses; SNS first mails each one a link to confirm.\n"
+                      "    // e.g. \"email\": [\"oncall@example.com\"],\n"
+                      "    \"email\": [],\n"
+                      "    // Webhooks (https://, or http://) that receive SNS notifications as\n"
+                      "    // JSON POSTs. e.g. \"https\": [\"https://hooks.example.com/cfdr\"],\n"
+                      "    \"https\": [],\n"
+                      "    // Used by --local only: mail server for the email notifications.\n"
+                      "    // e.g. \"smtp\": \"smtp://127.0.0.1:2525\",\n"
+                      "    // CloudWatch evaluation period in seconds: 10, 30 or a multiple of 60\n"
+                      "    // up to 86400 (10 and 30 are high-resolution alarms, billed higher).\n"
+                      "    \"period_s\": 60\n");
     if (!rc && local)
         rc = buf_adds(out,
                       "    // Email addresses, mailed through \"smtp\" below.\n"
