@@ -3,10 +3,12 @@
  * (cfdr edge) run as background cfdr processes, tracked in the state file by PID and start
  * time (cmd/daemon.h), and driven over the stand-ins' loopback control API.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -509,6 +511,16 @@ static cfdr_code local_alarms_setup(struct provider *p, json_object *out, cfdr_e
                                       : "the alarm service recorded in state is gone");
             if ((rc = state_remove_resource(p->st, "alarmd", "alarmd", err)))
                 goto out;
+        }
+        if (!r) {
+            /* New alarms start from INSUFFICIENT_DATA, as created ones do in CloudWatch; a
+             * restarted service keeps its states (drills/alarmd.c, restore_states). */
+            char sp[PATH_MAX + 32];
+            snprintf(sp, sizeof(sp), "%s/" ALARMD_STATUS_FILE, dir);
+            if (unlink(sp) != 0 && errno != ENOENT) {
+                rc = err_set(err, CFDR_E_IO, "cannot remove %s: %s", sp, strerror(errno));
+                goto out;
+            }
         }
         if ((rc = atomicfile_write(cpath, buf_str(&text), buf_len(&text), 0600, ATOMICFILE_REPLACE,
                                    NULL, err)))

@@ -694,6 +694,50 @@ static cfdr_code make_alarms(struct alarmd *d, cfdr_err *err)
     return CFDR_OK;
 }
 
+/* A restarted service keeps its alarms' states, as CloudWatch keeps an alarm's state when
+ * PutMetricAlarm updates it: the states of the last status.json are restored without
+ * notifying (the notification of that change went out when it happened). */
+static void restore_states(struct alarmd *d)
+{
+    char *text = NULL;
+    size_t len = 0;
+    json_object *doc, *list;
+    cfdr_err e;
+
+    if (atomicfile_read(d->path_status, BUF_MAX_DOC, &text, &len, &e) != CFDR_OK)
+        return;
+    doc = json_tokener_parse(text);
+    free(text);
+    if (doc && json_object_object_get_ex(doc, "alarms", &list) &&
+        json_object_is_type(list, json_type_array)) {
+        for (size_t k = 0; k < json_object_array_length(list); k++) {
+            json_object *a = json_object_array_get_idx(list, k), *nm, *st, *rs;
+            char reason[1000];
+            if (!json_object_object_get_ex(a, "name", &nm) ||
+                !json_object_object_get_ex(a, "state", &st) ||
+                !json_object_object_get_ex(a, "reason", &rs))
+                continue;
+            snprintf(reason, sizeof(reason), "%s", json_object_get_string(rs));
+            for (int i = 0; i < NALARMS; i++) {
+                struct alarm_result r;
+                enum alarm_state want;
+                const char *sn = json_object_get_string(st);
+                if (strcmp(json_object_get_string(nm), d->names[i]) != 0)
+                    continue;
+                want = strcmp(sn, "OK") == 0      ? ALARM_STATE_OK
+                       : strcmp(sn, "ALARM") == 0 ? ALARM_STATE_ALARM
+                                                  : ALARM_STATE_INSUFFICIENT_DATA;
+                if (want != ALARM_STATE_INSUFFICIENT_DATA && reason[0] &&
+                    alarm_set_state(d->alarms[i], want, reason, clock_wall_s(), &r, &e) ==
+                        CFDR_OK)
+                    log_msg(d->o->log, CFDR_LOG_INFO, "alarmd: %s: state %s restored",
+                            d->names[i], sn);
+            }
+        }
+    }
+    json_object_put(doc);
+}
+
 /* scheme://host[:port] of a URL: webhook paths and userinfo can hold secrets. */
 static void shown_url(const char *url, char *out, size_t n)
 {
@@ -804,6 +848,7 @@ cfdr_code alarmd_run(const struct alarmd_options *o, cfdr_err *err)
     ring_load(d);
     if ((rc = make_alarms(d, err)))
         goto out;
+    restore_states(d);
     memset(&no, 0, sizeof(no));
     no.spool_dir = o->spool_dir;
     no.smtp_url = o->smtp_url;
