@@ -476,6 +476,7 @@ static cfdr_code local_alarms_setup(struct provider *p, json_object *out, cfdr_e
     char *old = NULL;
     size_t oldlen = 0;
     const char *how;
+    int healthy;
     cfdr_code rc;
 
     if (!state_resource(p->st, "edge", "edge"))
@@ -494,7 +495,8 @@ static cfdr_code local_alarms_setup(struct provider *p, json_object *out, cfdr_e
     snprintf(cpath, sizeof(cpath), "%s/alarmd.json", dir);
     if (atomicfile_read(cpath, BUF_MAX_DOC, &old, &oldlen, NULL) != CFDR_OK)
         old = NULL;
-    if (r && alarmd_healthy(r) && old && strcmp(old, buf_str(&text)) == 0) {
+    healthy = r && alarmd_healthy(r);
+    if (healthy && old && strcmp(old, buf_str(&text)) == 0) {
         how = "reused";
         app_say(p->app, "  alarm service is running (pid %ld): reused, nothing changed",
                 json_long(r, "pid"));
@@ -507,8 +509,8 @@ static cfdr_code local_alarms_setup(struct provider *p, json_object *out, cfdr_e
             if ((rc = daemon_stop(&id, "_alarmd", STOP_GRACE_MS, NULL, err)))
                 goto out;
             app_say(p->app, "  %s: restarting the alarm service",
-                    alarmd_healthy(r) ? "the alarms configuration changed"
-                                      : "the alarm service recorded in state is gone");
+                    healthy ? "the alarms configuration changed"
+                            : "the alarm service recorded in state is not running");
             if ((rc = state_remove_resource(p->st, "alarmd", "alarmd", err)))
                 goto out;
         }
