@@ -45,6 +45,10 @@ static cfdr_code open_all(struct cfdr_app *app, struct cfdr_config *cfg, struct 
                           struct provider *p, const char *what, cfdr_err *err)
 {
     cfdr_code rc;
+    if (app->g.dry_run && app->g.local && what)
+        return err_set(err, CFDR_E_USAGE,
+                       "--dry-run prints the AWS requests a command would send; --local sends "
+                       "none, so there is nothing to print: run it without --dry-run");
     if ((rc = app_load_config(app, cfg, err)))
         return rc;
     rc = state_open(app->g.state_dir, cfg->project, mode_name(app), STATE_MUST_EXIST, st, err);

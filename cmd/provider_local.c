@@ -448,6 +448,26 @@ static cfdr_code alarmd_config_text(struct provider *p, const char *dir, struct 
     return CFDR_OK;
 }
 
+/* What the service depends on in its configuration file: the project, the secondary origin,
+ * the alarms section and the paths. Other changes (drill settings, origin timeouts) leave a
+ * running service alone. */
+static int same_alarmd_config(const char *old, const char *now)
+{
+    static const char *const cfg_keys[] = {"project", "secondary", "alarms", NULL};
+    static const char *const top_keys[] = {"state_file", "spool_dir", "notifications_file", NULL};
+    json_object *a = old ? json_tokener_parse(old) : NULL, *b = json_tokener_parse(now);
+    json_object *ca, *cb;
+    int same = a && b && json_object_object_get_ex(a, "config", &ca) &&
+               json_object_object_get_ex(b, "config", &cb);
+    for (const char *const *k = cfg_keys; same && *k; k++)
+        same = json_object_equal(json_object_object_get(ca, *k), json_object_object_get(cb, *k));
+    for (const char *const *k = top_keys; same && *k; k++)
+        same = json_object_equal(json_object_object_get(a, *k), json_object_object_get(b, *k));
+    json_object_put(a);
+    json_object_put(b);
+    return same;
+}
+
 static int alarmd_healthy(json_object *r)
 {
     struct daemon_id id;
@@ -496,7 +516,7 @@ static cfdr_code local_alarms_setup(struct provider *p, json_object *out, cfdr_e
     if (atomicfile_read(cpath, BUF_MAX_DOC, &old, &oldlen, NULL) != CFDR_OK)
         old = NULL;
     healthy = r && alarmd_healthy(r);
-    if (healthy && old && strcmp(old, buf_str(&text)) == 0) {
+    if (healthy && same_alarmd_config(old, buf_str(&text))) {
         how = "reused";
         app_say(p->app, "  alarm service is running (pid %ld): reused, nothing changed",
                 json_long(r, "pid"));

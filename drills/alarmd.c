@@ -728,10 +728,9 @@ static void restore_states(struct alarmd *d)
                        : strcmp(sn, "ALARM") == 0 ? ALARM_STATE_ALARM
                                                   : ALARM_STATE_INSUFFICIENT_DATA;
                 if (want != ALARM_STATE_INSUFFICIENT_DATA && reason[0] &&
-                    alarm_set_state(d->alarms[i], want, reason, clock_wall_s(), &r, &e) ==
-                        CFDR_OK)
-                    log_msg(d->o->log, CFDR_LOG_INFO, "alarmd: %s: state %s restored",
-                            d->names[i], sn);
+                    alarm_set_state(d->alarms[i], want, reason, clock_wall_s(), &r, &e) == CFDR_OK)
+                    log_msg(d->o->log, CFDR_LOG_INFO, "alarmd: %s: state %s restored", d->names[i],
+                            sn);
             }
         }
     }

@@ -227,6 +227,16 @@ def main():
         doc2 = json.loads(out) if rc == 0 else {}
         check(rc == 0 and doc2.get("changed") is False and doc2["evaluator"]["pid"] == pid,
               "a second setup reuses the evaluator: %s" % out[:300])
+        with open("cfdr.json") as f:
+            c = json.load(f)
+        c["drill"]["rate"] = 25  # not something the alarms depend on
+        with open("cfdr.json", "w") as f:
+            json.dump(c, f)
+        rc, out, err = cfdr("--json", "alarms", "setup")
+        check(rc == 0 and json.loads(out).get("changed") is False,
+              "a change the alarms do not depend on keeps the evaluator: %s" % out[:300])
+        rc, out, err = cfdr("--dry-run", "alarms", "setup")
+        check(rc == 2 and "without --dry-run" in err, "--local --dry-run is refused: " + err)
         # new alarms go INSUFFICIENT_DATA -> OK and notify (CloudWatch runs OK actions then)
         check(wait_for(lambda: {(a, s) for _, a, s, _ in hook.messages()} >=
                        {("dr-demo-failover-active", "OK"), ("dr-demo-edge-5xx", "OK")}, 5),
