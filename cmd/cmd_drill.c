@@ -1,16 +1,22 @@
 /* cmd_drill: `cfdr drill outage` and `cfdr verify-failback` — the drills, written once for
  * both modes on a provider (provider.h), the choreography in drills/drill, the figures in
  * drills/analysis and the documents in drills/report. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aws/atomicfile.h"
 #include "aws/buf.h"
 #include "cmd/commands.h"
+#include "aws/clock.h"
 #include "cmd/config.h"
+#include "cmd/daemon.h"
 #include "cmd/provider.h"
 #include "cmd/state.h"
+#include "drills/alarmd.h"
 #include "drills/drill.h"
 #include "drills/report.h"
 
@@ -128,6 +134,86 @@ static void report_base(struct drill_report *r, enum drill_report_kind kind,
     r->interrupted = out->interrupted;
 }
 
+/* "2026-11-25T15:17:03.123Z" -> wall seconds; -1 when malformed. */
+static double iso_to_wall(const char *iso)
+{
+    struct tm tm;
+    int y, mo, d, h, mi;
+    double sec;
+    if (!iso || sscanf(iso, "%d-%d-%dT%d:%d:%lfZ", &y, &mo, &d, &h, &mi, &sec) != 6)
+        return -1;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    return (double)timegm(&tm) + sec;
+}
+
+/* alert_seconds (docs/ALARMS.md, Local mode): the event's start to the first delivery of the
+ * failover-active notification it should cause — ALARM after an outage, OK after a failback —
+ * as the local alarm service recorded it. The notification can trail the last probe by up to
+ * a period, so this waits for it a little (bounded) when it has not arrived yet. */
+static void find_alert(struct cfdr_app *app, struct cfdr_state *st, const struct cfdr_config *cfg,
+                       struct drill_report *r, char *note, size_t n)
+{
+    json_object *res = state_resource(st, "alarmd", "alarmd"), *v;
+    const char *state = r->kind == DRILL_REPORT_OUTAGE ? "ALARM" : "OK";
+    char dir[PATH_MAX], alarm[CONFIG_PROJECT_MAX + 32], kind[16];
+    double since = iso_to_wall(r->event_started_at), at = 0, until;
+    double grace = cfg->alarms.period_s + 1.0 < 3.0 ? cfg->alarms.period_s + 1.0 : 3.0;
+    struct daemon_id id;
+    int found = 0;
+    cfdr_err e;
+
+    r->alert_note = note;
+    if (!app->g.local) {
+        snprintf(note, n,
+                 "not measured in AWS mode: SNS does not tell cfdr when a subscriber "
+                 "received a notification");
+        return;
+    }
+    if (!res) {
+        snprintf(note, n, "no alarms are set up (cfdr --local alarms setup)");
+        return;
+    }
+    if (since < 0 || !realpath(st->dir, dir) || strlen(dir) + 8 >= sizeof(dir)) {
+        snprintf(note, n, "the %s start time or the state directory is unknown",
+                 r->kind == DRILL_REPORT_OUTAGE ? "outage" : "resume");
+        return;
+    }
+    strcat(dir, "/alarms");
+    snprintf(alarm, sizeof(alarm), "%s" ALARMD_FAILOVER_SUFFIX, cfg->project);
+    id.pid = json_object_object_get_ex(res, "pid", &v) ? (pid_t)json_object_get_int64(v) : 0;
+    id.start_time = json_object_object_get_ex(res, "start_time", &v)
+                        ? (unsigned long long)json_object_get_uint64(v)
+                        : 0;
+    until = clock_mono_s() + grace;
+    for (;;) {
+        if (alarmd_first_delivery(dir, alarm, state, since, &found, &at, kind, &e)) {
+            snprintf(note, n, "the alarm service's deliveries could not be read: %.200s", e.msg);
+            return;
+        }
+        if (found || clock_mono_s() >= until || (app->interrupted && *app->interrupted) ||
+            daemon_check(&id, "_alarmd") != DAEMON_OURS)
+            break;
+        clock_sleep_s(0.05);
+    }
+    if (found) {
+        r->alert_seconds = at - since;
+        r->alert_note = NULL;
+        app_say(app, "  %s notification of %s received %.3f s after the %s started (%s)", state,
+                alarm, r->alert_seconds, r->kind == DRILL_REPORT_OUTAGE ? "outage" : "resume",
+                kind);
+    } else if (daemon_check(&id, "_alarmd") != DAEMON_OURS) {
+        snprintf(note, n, "the alarm service is not running (cfdr --local alarms setup starts it)");
+    } else {
+        snprintf(note, n, "no %s notification of %s was delivered within the drill window", state,
+                 alarm);
+    }
+}
+
 /* Writes the three documents and journals the drill; fills path with the JSON report's. */
 static cfdr_code write_report(struct cfdr_app *app, struct cfdr_state *st,
                               const struct cli_invocation *inv, const struct drill_report *r,
@@ -166,6 +252,7 @@ static cfdr_code write_report(struct cfdr_app *app, struct cfdr_state *st,
                                            "steady_seconds",
                                            "failback_seconds",
                                            "served_by_method",
+                                           "alert_seconds",
                                            "interrupted",
                                            "started_at",
                                            NULL};
@@ -260,7 +347,7 @@ cfdr_code cmd_drill_outage(struct cfdr_app *app, const struct cli_invocation *in
     struct drill_plan plan;
     struct drill_outcome out;
     struct drill_report r;
-    char lab[2][128], verdict[256], path[1024];
+    char lab[2][128], verdict[256], path[1024], alert_note[256];
     const char *fault = cli_get(inv, "fault") ? cli_get(inv, "fault") : "pause";
     long rate = 0;
     double duration = 0;
@@ -328,6 +415,7 @@ cfdr_code cmd_drill_outage(struct cfdr_app *app, const struct cli_invocation *in
                  "traffic moved to the secondary in %.3f s with no viewer-visible error",
                  r.outage.failover_seconds);
     r.verdict = verdict;
+    find_alert(app, &st, &cfg, &r, alert_note, sizeof(alert_note));
     if ((rc = write_report(app, &st, inv, &r, "drill", path, sizeof(path), err)))
         goto out_outcome;
     say_outage(app, &r, path);
@@ -364,7 +452,7 @@ cfdr_code cmd_verify_failback(struct cfdr_app *app, const struct cli_invocation 
     struct drill_plan plan;
     struct drill_outcome out;
     struct drill_report r;
-    char lab[2][128], verdict[256], path[1024];
+    char lab[2][128], verdict[256], path[1024], alert_note[256];
     double timeout = 0;
     cfdr_code rc, run_rc;
 
@@ -417,6 +505,7 @@ cfdr_code cmd_verify_failback(struct cfdr_app *app, const struct cli_invocation 
                  "traffic came back to the primary in %.3f s with no viewer-visible error",
                  r.failback.failback_seconds);
     r.verdict = verdict;
+    find_alert(app, &st, &cfg, &r, alert_note, sizeof(alert_note));
     if ((rc = write_report(app, &st, inv, &r, "failback", path, sizeof(path), err)))
         goto out_outcome;
     app_say(app, "%s: %s", r.passed ? "PASS" : "FAIL", verdict);

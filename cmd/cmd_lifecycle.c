@@ -104,6 +104,29 @@ out_cfg:
     return rc;
 }
 
+/* Alarm states (PRODUCT.md: status shows them), once `alarms setup` has run. A failure to read
+ * them is a warning: the resources' status stands on its own. */
+static void add_alarm_states(struct cfdr_app *app, struct provider *p, struct cfdr_state *st,
+                             json_object *doc)
+{
+    json_object *journal = state_journal(st), *tmp, *v;
+    int set_up = 0;
+    cfdr_err e;
+    for (size_t i = 0; journal && i < json_object_array_length(journal); i++) {
+        json_object *ev = json_object_object_get(json_object_array_get_idx(journal, i), "event");
+        if (ev && strcmp(json_object_get_string(ev), "alarms_setup") == 0)
+            set_up = 1;
+    }
+    if (!set_up || !p->ops->alarms_status)
+        return;
+    tmp = json_object_new_object();
+    if (p->ops->alarms_status(p, tmp, &e) != CFDR_OK)
+        app_warn(app, "alarm states unavailable: %s", e.msg);
+    else if (json_object_object_get_ex(tmp, "alarms", &v))
+        json_object_object_add(doc, "alarms", json_object_get(v));
+    json_object_put(tmp);
+}
+
 cfdr_code cmd_status(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err)
 {
     struct cfdr_config cfg;
@@ -135,6 +158,8 @@ cfdr_code cmd_status(struct cfdr_app *app, const struct cli_invocation *inv, cfd
     json_object_object_add(doc, "project", json_object_new_string(cfg.project));
     json_object_object_add(doc, "mode", json_object_new_string(mode_name(app)));
     rc = p.ops->status(&p, doc, err);
+    if (!rc)
+        add_alarm_states(app, &p, &st, doc);
     if (!rc && !app->g.json) {
         list = json_object_object_get(doc, "resources");
         fprintf(app->out, "%s (%s): %zu resource%s\n", cfg.project, mode_name(app),
@@ -161,6 +186,15 @@ cfdr_code cmd_status(struct cfdr_app *app, const struct cli_invocation *inv, cfd
             else if (json_object_object_get_ex(r, "port", &v))
                 fprintf(app->out, " port=%d", json_object_get_int(v));
             fputc('\n', app->out);
+        }
+        list = json_object_object_get(doc, "alarms");
+        for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+            json_object *a = json_object_array_get_idx(list, i);
+            const char *name = json_object_get_string(json_object_object_get(a, "name"));
+            const char *state = json_object_get_string(json_object_object_get(a, "state"));
+            const char *since = json_object_get_string(json_object_object_get(a, "updated_at"));
+            fprintf(app->out, "  alarm    %-32s %s%s%s\n", name ? name : "?", state ? state : "?",
+                    since ? " since " : "", since ? since : "");
         }
     }
     if (!rc && app->g.json)

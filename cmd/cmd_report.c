@@ -71,6 +71,36 @@ static void outcome(json_object *e, struct pw *out)
             pw_f(out, ": %s", jstr(e, "verdict"));
     } else if (strcmp(ev, "create") == 0) {
         pw_f(out, "edge %s", jstr(e, "edge_url") ? jstr(e, "edge_url") : "?");
+    } else if (strcmp(ev, "alarms_setup") == 0) {
+        json_object *a = json_object_object_get_ex(e, "alarms", &v) ? v : NULL;
+        size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+        pw_f(out, "%zu alarm%s", n, n == 1 ? "" : "s");
+        for (size_t i = 0; i < n; i++)
+            pw_f(out, "%s%s", i ? ", " : " (",
+                 jstr(json_object_array_get_idx(a, i), "name")
+                     ? jstr(json_object_array_get_idx(a, i), "name")
+                     : "?");
+        if (n)
+            pw_s(out, ")");
+        if (json_object_object_get_ex(e, "period_s", &v))
+            pw_f(out, ", period %d s", json_object_get_int(v));
+        pw_f(out, ", %d webhook%s, %d e-mail",
+             json_object_object_get_ex(e, "webhooks", &v) ? json_object_get_int(v) : 0,
+             json_object_object_get_ex(e, "webhooks", &v) && json_object_get_int(v) == 1 ? "" : "s",
+             json_object_object_get_ex(e, "emails", &v) ? json_object_get_int(v) : 0);
+    } else if (strcmp(ev, "alarms_test") == 0) {
+        json_object *t = json_object_object_get_ex(e, "tested", &v) ? v : NULL;
+        size_t n = t && json_object_is_type(t, json_type_array) ? json_object_array_length(t) : 0;
+        for (size_t i = 0; i < n; i++) {
+            json_object *x = json_object_array_get_idx(t, i), *d, *pd;
+            int got = json_object_object_get_ex(x, "delivered", &d) ? json_object_get_int(d) : 0;
+            int pend = json_object_object_get_ex(x, "pending", &pd) ? json_object_get_int(pd) : 0;
+            pw_f(out, "%s%s: received by %d of %d target%s", i ? "; " : "",
+                 jstr(x, "alarm") ? jstr(x, "alarm") : "?", got, got + pend,
+                 got + pend == 1 ? "" : "s");
+        }
+        if (!n)
+            pw_s(out, "nothing tested");
     } else if (strcmp(ev, "destroy") == 0) {
         int removed = json_object_object_get_ex(e, "removed", &v) ? json_object_get_int(v) : 0;
         int gone = json_object_object_get_ex(e, "already_gone", &v) ? json_object_get_int(v) : 0;
@@ -87,6 +117,10 @@ static const char *event_title(json_object *e)
         return "drill outage";
     if (strcmp(ev, "failback") == 0)
         return "verify-failback";
+    if (strcmp(ev, "alarms_setup") == 0)
+        return "alarms setup";
+    if (strcmp(ev, "alarms_test") == 0)
+        return "alarms test";
     return ev;
 }
 

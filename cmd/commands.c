@@ -83,6 +83,11 @@ static const struct cli_option standin_opts[] = {
     {0},
 };
 
+static const struct cli_option alarmd_opts[] = {
+    {"dir", 0, "DIR", 0, "the alarm service's directory (holding alarmd.json)"},
+    {0},
+};
+
 const struct cli_command cli_commands[] = {
     {"init", NULL, NULL, 0, 0, "write a commented starter cfdr.json",
      "Writes the file named by --config (default ./cfdr.json). With --local the starter suits an\n"
@@ -106,10 +111,21 @@ const struct cli_command cli_commands[] = {
     {"verify-failback", NULL, NULL, 0, 0, "resume the primary and measure how fast traffic returns",
      NULL, failback_opts, cmd_verify_failback},
     {"alarms", "setup", NULL, 0, 0, "create notification topics, subscriptions and the alarms",
-     NULL, NULL, cmd_not_built},
-    {"alarms", "status", NULL, 0, 0, "show each alarm's state", NULL, NULL, cmd_not_built},
-    {"alarms", "test", "[NAME]", 0, 1, "fire a real notification for one alarm or all", NULL, NULL,
-     cmd_not_built},
+     "Creates the alarms <project>-failover-active (the secondary serves traffic) and\n"
+     "<project>-edge-5xx (viewers get 5xx), notifying every alarms.email and alarms.https on\n"
+     "ALARM and on OK. --local: starts a background evaluator on the local edge's metrics\n"
+     "(periods down to 1 s) that also appends every notification to a JSON-lines file in the\n"
+     "state directory. Re-running changes nothing unless cfdr.json's alarms changed.",
+     NULL, cmd_alarms_setup},
+    {"alarms", "status", NULL, 0, 0, "show each alarm's state",
+     "Each alarm's state, reason, when it changed and its last datapoints; --local also the\n"
+     "notifications delivered, pending and the last delivery error.",
+     NULL, cmd_alarms_status},
+    {"alarms", "test", "[NAME]", 0, 1, "fire a real notification for one alarm or all",
+     "Sets the alarm (every alarm without NAME) to ALARM the way SetAlarmState does, so the real\n"
+     "notification path runs; the next evaluation puts it back. --local waits (at most 10 s) and\n"
+     "says which targets received it; exit 1 when some did not (they are retried).",
+     NULL, cmd_alarms_test},
     {"destroy", NULL, NULL, 0, 0, "remove everything cfdr created, and nothing else",
      "Removes, in reverse order, everything the state file records as created by cfdr.\n"
      "Resumable and idempotent. Asks for confirmation on a terminal unless --yes.",
@@ -128,6 +144,8 @@ const struct cli_command cli_commands[] = {
      "makes, and nothing else. With a cfdr.json (-c) the App Runner actions name its two\n"
      "services; without one they apply to any service.",
      NULL, cmd_iam_policy},
+    {"_alarmd", NULL, NULL, 0, 0, "internal: the local alarm service in the foreground", NULL,
+     alarmd_opts, cmd_alarmd},
     {"_standin", NULL, NULL, 0, 0, "internal: one local App Runner stand-in in the foreground",
      NULL, standin_opts, cmd_standin},
     {0},

@@ -21,6 +21,10 @@ cfdr_code cmd_edge(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_
 cfdr_code cmd_report(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_standin(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_sign(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
+cfdr_code cmd_alarms_setup(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
+cfdr_code cmd_alarms_status(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
+cfdr_code cmd_alarms_test(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
+cfdr_code cmd_alarmd(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_iam_policy(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 
 #endif

@@ -62,11 +62,12 @@ static const int failover_codes_allowed[CONFIG_STATUS_CODES_MAX] = {400, 403, 40
 static const int failover_codes_default[] = {403, 404, 500, 502, 503, 504};
 #define CODES_ALLOWED "400, 403, 404, 416, 500, 502, 503, 504"
 
-/* CloudWatch PutMetricAlarm: "Valid values are 10, 30, and any multiple of 60", and
+/* CloudWatch PutMetricAlarm: "Valid values are 10, 20, 30, and any multiple of 60", and
  * Period x EvaluationPeriods may not exceed 86,400 s. The local evaluator also does 1-9 s. */
 #define PERIOD_MAX 86400
 #define PERIOD_ALLOWED                                                                             \
-    "10, 30 or a multiple of 60 up to 86400, as CloudWatch requires; 1-9 in --local mode only"
+    "10, 20, 30 or a multiple of 60 up to 86400, as CloudWatch requires; 1-9 in --local mode "     \
+    "only"
 
 #define HEADER_ALLOWED "1-64 letters, digits and !#$%&'*+-.^_`|~"
 
@@ -372,7 +373,7 @@ static int chk_failover_code(struct vctx *v, const char *path, long long x, cons
 
 static int period_ok(long long x)
 {
-    return (x >= 1 && x <= 10) || x == 30 || (x > 0 && x <= PERIOD_MAX && x % 60 == 0);
+    return (x >= 1 && x <= 10) || x == 20 || x == 30 || (x > 0 && x <= PERIOD_MAX && x % 60 == 0);
 }
 
 static int chk_period(struct vctx *v, const char *path, long long x, const char *shown)
@@ -1526,7 +1527,7 @@ cfdr_code config_check_mode(const struct cfdr_config *cfg, int local, cfdr_err *
     if (!local && cfg->alarms.period_s < 10)
         return err_set(err, CFDR_E_CONFIG,
                        "alarms.period_s: %d s periods exist only in --local mode (allowed with "
-                       "AWS: 10, 30 or a multiple of 60 up to 86400)",
+                       "AWS: 10, 20, 30 or a multiple of 60 up to 86400)",
                        cfg->alarms.period_s);
     return CFDR_OK;
 }
@@ -1730,7 +1731,7 @@ cfdr_code config_starter_text(int local, struct buf *out)
                       "    // e.g. \"smtp\": \"smtp://127.0.0.1:2525\",\n"
                       "    // Evaluation period in seconds. Local mode evaluates CloudWatch's\n"
                       "    // way with periods down to 1 s, so a failover is announced within\n"
-                      "    // about 2 s. Against AWS use 10, 30 or a multiple of 60.\n"
+                      "    // about 2 s. Against AWS use 10, 20, 30 or a multiple of 60.\n"
                       "    \"period_s\": 1\n");
     if (!rc)
         rc = buf_addf(out,

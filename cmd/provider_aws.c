@@ -61,6 +61,7 @@
 #include "aws/sns.h"
 #include "aws/transport.h"
 #include "cmd/provider.h"
+#include "drills/alarmd.h"
 
 /* CloudFront's DistributionDeployed waiter (botocore waiters-2.json). */
 #define CF_WAIT_DELAY_S 60.0
@@ -1406,7 +1407,7 @@ static cfdr_code aws_destroy(struct provider *p, int delete_services, size_t *re
 #define CF_METRICS_REGION "us-east-1" /* CloudFront publishes its metrics there only */
 /* Viewers getting errors: the 5xxErrorRate average (percent of viewer requests) at or above
  * this in one period. CloudFront's own alarm example uses 5 %. */
-#define EDGE_5XX_THRESHOLD_PCT 5.0
+#define EDGE_5XX_THRESHOLD_PCT ALARMD_5XX_THRESHOLD /* one value in both modes */
 #define ALARM_TEST_REASON                                                                          \
     "cfdr alarms test: a test notification sent with SetAlarmState; CloudWatch sets the "          \
     "real state again at the alarm's next evaluation"

@@ -8,16 +8,21 @@
  * bodies still differ; none: identical bodies, like App Runner's sample image) and drills must
  * infer which origin served each probe from direct probes (PRODUCT.md section 4).
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "aws/atomicfile.h"
 #include "aws/buf.h"
+#include "aws/clock.h"
 #include "cmd/daemon.h"
 #include "cmd/provider.h"
+#include "drills/alarmd.h"
 
 #define SPAWN_TIMEOUT_MS 10000
 #define STOP_GRACE_MS 3000
@@ -376,6 +381,9 @@ static cfdr_code local_status(struct provider *p, json_object *out, cfdr_err *er
         if (ds == DAEMON_OURS && strcmp(json_str(r, "kind"), "standin") == 0) {
             long st = local_http("GET", (int)json_long(r, "control_port"), "/health", NULL, NULL);
             json_object_object_add(o, "healthy", json_object_new_boolean(st == 200));
+        } else if (ds == DAEMON_OURS && strcmp(json_str(r, "kind"), "alarmd") == 0) {
+            long st = local_http("GET", (int)json_long(r, "port"), "/health", NULL, NULL);
+            json_object_object_add(o, "healthy", json_object_new_boolean(st == 200));
         } else if (ds == DAEMON_OURS) {
             long st = local_http("GET", (int)json_long(r, "admin_port"), "/healthz", NULL, NULL);
             json_object_object_add(o, "healthy", json_object_new_boolean(st == 200));
@@ -418,6 +426,392 @@ static cfdr_code local_destroy(struct provider *p, int delete_services, size_t *
     return CFDR_OK;
 }
 
+/* ---- alarms (PRODUCT.md section 5): the local alarm service, cfdr _alarmd (drills/alarmd.h)
+ *
+ * `alarms setup` writes <state>/alarms/alarmd.json (the canonical configuration and the paths
+ * the service uses; mode 0600: webhook URLs can hold tokens) and starts `cfdr _alarmd --dir
+ * <state>/alarms` in the background, recorded as resource kind "alarmd" like the stand-ins,
+ * so destroy stops it. The file's text is also the service's identity: a setup whose file
+ * would be the same, with the service healthy, changes nothing; any difference restarts it.
+ * The control channel is the service's loopback HTTP port (its ready line's "port"). */
+
+#define ALARMS_TEST_WAIT_S 10.0
+
+static cfdr_code alarms_dir(struct provider *p, char *out, size_t n, cfdr_err *err)
+{
+    char abs[PATH_MAX];
+    if (!realpath(p->st->dir, abs))
+        return err_set(err, CFDR_E_IO, "cannot resolve the state directory %s", p->st->dir);
+    if ((size_t)snprintf(out, n, "%s/alarms", abs) >= n)
+        return err_set(err, CFDR_E_IO, "state directory path too long");
+    return atomicfile_mkdirs(out, 0700, err);
+}
+
+/* The service's configuration file, as text. */
+static cfdr_code alarmd_config_text(struct provider *p, const char *dir, struct buf *out,
+                                    cfdr_err *err)
+{
+    json_object *doc = json_object_new_object(), *cfg = NULL;
+    char path[PATH_MAX + 64];
+    cfdr_code rc = config_to_json_object(p->cfg, (struct json_object **)&cfg, err);
+    if (rc) {
+        json_object_put(doc);
+        return rc;
+    }
+    json_object_object_add(doc, "config", cfg);
+    snprintf(path, sizeof(path), "%.*s/" STATE_FILE_NAME, (int)(strlen(dir) - strlen("/alarms")),
+             dir);
+    json_object_object_add(doc, "state_file", json_object_new_string(path));
+    snprintf(path, sizeof(path), "%.*s/notify-spool", (int)(strlen(dir) - strlen("/alarms")), dir);
+    json_object_object_add(doc, "spool_dir", json_object_new_string(path));
+    snprintf(path, sizeof(path), "%s/notifications.jsonl", dir);
+    json_object_object_add(doc, "notifications_file", json_object_new_string(path));
+    rc = buf_adds(out, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(doc);
+    if (rc)
+        return err_set(err, rc, "the alarm service's configuration is too large");
+    return CFDR_OK;
+}
+
+/* What the service depends on in its configuration file: the project, the secondary origin,
+ * the alarms section and the paths. Other changes (drill settings, origin timeouts) leave a
+ * running service alone. */
+static int same_alarmd_config(const char *old, const char *now)
+{
+    static const char *const cfg_keys[] = {"project", "secondary", "alarms", NULL};
+    static const char *const top_keys[] = {"state_file", "spool_dir", "notifications_file", NULL};
+    json_object *a = old ? json_tokener_parse(old) : NULL, *b = json_tokener_parse(now);
+    json_object *ca, *cb;
+    int same = a && b && json_object_object_get_ex(a, "config", &ca) &&
+               json_object_object_get_ex(b, "config", &cb);
+    for (const char *const *k = cfg_keys; same && *k; k++)
+        same = json_object_equal(json_object_object_get(ca, *k), json_object_object_get(cb, *k));
+    for (const char *const *k = top_keys; same && *k; k++)
+        same = json_object_equal(json_object_object_get(a, *k), json_object_object_get(b, *k));
+    json_object_put(a);
+    json_object_put(b);
+    return same;
+}
+
+static int alarmd_healthy(json_object *r)
+{
+    struct daemon_id id;
+    if (!r)
+        return 0;
+    id_of(r, &id);
+    return daemon_check(&id, "_alarmd") == DAEMON_OURS &&
+           local_http("GET", (int)json_long(r, "port"), "/health", NULL, NULL) == 200;
+}
+
+static json_object *alarm_summary(const char *name, const char *region, const char *what)
+{
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "name", json_object_new_string(name));
+    json_object_object_add(a, "region", json_object_new_string(region));
+    json_object_object_add(a, "metric", json_object_new_string(what));
+    return a;
+}
+
+static cfdr_code local_alarms_setup(struct provider *p, json_object *out, cfdr_err *err)
+{
+    const struct cfdr_config *c = p->cfg;
+    json_object *r = state_resource(p->st, "alarmd", "alarmd"), *ready = NULL, *list, *ev;
+    char dir[PATH_MAX], cpath[PATH_MAX + 32], name[2][CONFIG_PROJECT_MAX + 32], what[128];
+    struct buf text;
+    char *old = NULL;
+    size_t oldlen = 0;
+    const char *how;
+    int healthy;
+    cfdr_code rc;
+
+    if (!state_resource(p->st, "edge", "edge"))
+        return err_set(err, CFDR_E_NOTFOUND,
+                       "no local edge is recorded in %s: the alarms watch its metrics; run cfdr "
+                       "--local create first",
+                       p->st->dir);
+    if (c->alarms.n_email && !c->alarms.smtp)
+        return err_set(err, CFDR_E_CONFIG,
+                       "alarms.email: in --local mode e-mail goes out through a mail server; set "
+                       "alarms.smtp (e.g. \"smtp://127.0.0.1:2525\") or remove the addresses");
+    CFDR_TRY(alarms_dir(p, dir, sizeof(dir), err));
+    buf_init(&text, BUF_MAX_DOC);
+    if ((rc = alarmd_config_text(p, dir, &text, err)))
+        goto out;
+    snprintf(cpath, sizeof(cpath), "%s/alarmd.json", dir);
+    if (atomicfile_read(cpath, BUF_MAX_DOC, &old, &oldlen, NULL) != CFDR_OK)
+        old = NULL;
+    healthy = r && alarmd_healthy(r);
+    if (healthy && same_alarmd_config(old, buf_str(&text))) {
+        how = "reused";
+        app_say(p->app, "  alarm service is running (pid %ld): reused, nothing changed",
+                json_long(r, "pid"));
+    } else {
+        const char *argv[] = {"_alarmd", "--dir", dir, "-v", NULL};
+        how = r ? "restarted" : "started";
+        if (r) {
+            struct daemon_id id;
+            id_of(r, &id);
+            if ((rc = daemon_stop(&id, "_alarmd", STOP_GRACE_MS, NULL, err)))
+                goto out;
+            app_say(p->app, "  %s: restarting the alarm service",
+                    healthy ? "the alarms configuration changed"
+                            : "the alarm service recorded in state is not running");
+            if ((rc = state_remove_resource(p->st, "alarmd", "alarmd", err)))
+                goto out;
+        }
+        if (!r) {
+            /* New alarms start from INSUFFICIENT_DATA, as created ones do in CloudWatch; a
+             * restarted service keeps its states (drills/alarmd.c, restore_states). */
+            char sp[PATH_MAX + 32];
+            snprintf(sp, sizeof(sp), "%s/" ALARMD_STATUS_FILE, dir);
+            if (unlink(sp) != 0 && errno != ENOENT) {
+                rc = err_set(err, CFDR_E_IO, "cannot remove %s: %s", sp, strerror(errno));
+                goto out;
+            }
+        }
+        if ((rc = atomicfile_write(cpath, buf_str(&text), buf_len(&text), 0600, ATOMICFILE_REPLACE,
+                                   NULL, err)))
+            goto out;
+        if ((rc = spawn_and_record(p, "alarmd", "alarmd", "_alarmd", argv, NULL, &ready, err))) {
+            err_wrap(err, "starting the alarm service");
+            goto out;
+        }
+        r = state_resource(p->st, "alarmd", "alarmd");
+        app_say(p->app, "  alarm service %s (pid %ld, control port %ld)", how, json_long(r, "pid"),
+                json_long(ready, "port"));
+        json_object_put(ready);
+    }
+    snprintf(name[0], sizeof(name[0]), "%s" ALARMD_FAILOVER_SUFFIX, c->project);
+    snprintf(name[1], sizeof(name[1]), "%s" ALARMD_EDGE_5XX_SUFFIX, c->project);
+    list = json_object_new_array();
+    snprintf(what, sizeof(what), "AWS/AppRunner Requests (%s) Sum >= 1 per %d s",
+             c->secondary.service, c->alarms.period_s);
+    json_object_array_add(list, alarm_summary(name[0], c->secondary.region, what));
+    snprintf(what, sizeof(what), "AWS/CloudFront 5xxErrorRate Average >= %g%% per %d s",
+             ALARMD_5XX_THRESHOLD, c->alarms.period_s);
+    json_object_array_add(list, alarm_summary(name[1], ALARMD_5XX_REGION, what));
+    json_object_object_add(out, "alarms", list);
+    json_object_object_add(out, "period_s", json_object_new_int(c->alarms.period_s));
+    json_object_object_add(out, "webhooks", json_object_new_int((int)c->alarms.n_https));
+    json_object_object_add(out, "emails", json_object_new_int((int)c->alarms.n_email));
+    snprintf(cpath, sizeof(cpath), "%s/notifications.jsonl", dir);
+    json_object_object_add(out, "notifications_file", json_object_new_string(cpath));
+    ev = json_object_new_object();
+    json_object_object_add(ev, "state", json_object_new_string(how));
+    json_object_object_add(ev, "pid", json_object_new_int64(json_long(r, "pid")));
+    json_object_object_add(ev, "control_port", json_object_new_int64(json_long(r, "port")));
+    json_object_object_add(ev, "dir", json_object_new_string(dir));
+    json_object_object_add(out, "evaluator", ev);
+    json_object_object_add(out, "changed", json_object_new_boolean(strcmp(how, "reused") != 0));
+out:
+    free(old);
+    buf_free(&text);
+    return rc;
+}
+
+/* The service's status: live from its control port, else the last status.json it wrote. */
+static cfdr_code local_alarms_status(struct provider *p, json_object *out, cfdr_err *err)
+{
+    json_object *r = state_resource(p->st, "alarmd", "alarmd"), *doc = NULL;
+    struct buf body;
+    int running = 0;
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+
+    if (!r) {
+        json_object_object_add(out, "alarms", json_object_new_array());
+        json_object_object_add(out, "set_up", json_object_new_boolean(0));
+        return CFDR_OK;
+    }
+    buf_init(&body, BUF_MAX_DOC);
+    if (alarmd_healthy(r) &&
+        local_http("GET", (int)json_long(r, "port"), "/status", NULL, &body) == 200) {
+        doc = json_tokener_parse(buf_str(&body));
+        running = doc != NULL;
+    }
+    buf_free(&body);
+    if (!doc) {
+        char *text = NULL;
+        size_t len = 0;
+        cfdr_code rc = alarms_dir(p, dir, sizeof(dir), err);
+        if (rc)
+            return rc;
+        snprintf(path, sizeof(path), "%s/" ALARMD_STATUS_FILE, dir);
+        if (atomicfile_read(path, BUF_MAX_DOC, &text, &len, NULL) == CFDR_OK)
+            doc = json_tokener_parse(text);
+        free(text);
+    }
+    json_object_object_add(out, "set_up", json_object_new_boolean(1));
+    json_object_object_add(out, "running", json_object_new_boolean(running));
+    json_object_object_add(out, "pid", json_object_new_int64(json_long(r, "pid")));
+    if (doc) {
+        json_object_object_foreach(doc, k, v)
+        {
+            if (strcmp(k, "pid") != 0)
+                json_object_object_add(out, k, json_object_get(v));
+        }
+    }
+    if (!json_object_object_get_ex(out, "alarms", NULL))
+        json_object_object_add(out, "alarms", json_object_new_array());
+    json_object_put(doc);
+    return CFDR_OK;
+}
+
+/* Deliveries of message `id` recorded so far: adds each to `got` ([{kind, target,
+ * delivered_at}]) once. */
+static void deliveries_of(const char *dir, const char *id, json_object *got)
+{
+    char path[PATH_MAX + 32], *text = NULL, *line, *save = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof(path), "%s/" ALARMD_DELIVERIES_FILE, dir);
+    if (atomicfile_read(path, 64u * 1024u * 1024u, &text, &len, NULL) != CFDR_OK)
+        return;
+    json_object_array_del_idx(got, 0, json_object_array_length(got));
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_object *o = json_tokener_parse(line), *m;
+        if (o && json_object_object_get_ex(o, "message_id", &m) &&
+            strcmp(json_object_get_string(m), id) == 0)
+            json_object_array_add(got, json_object_get(o));
+        json_object_put(o);
+    }
+    free(text);
+}
+
+static int target_delivered(json_object *got, const char *kind, const char *target)
+{
+    for (size_t i = 0; i < json_object_array_length(got); i++) {
+        json_object *d = json_object_array_get_idx(got, i);
+        if (strcmp(json_str(d, "kind") ? json_str(d, "kind") : "", kind) == 0 &&
+            strcmp(json_str(d, "target") ? json_str(d, "target") : "", target) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static cfdr_code local_alarms_test(struct provider *p, const char *name, json_object *out,
+                                   cfdr_err *err)
+{
+    json_object *r = state_resource(p->st, "alarmd", "alarmd"), *ans = NULL, *tested, *status;
+    json_object *targets = NULL, *st;
+    struct buf body, path;
+    char dir[PATH_MAX], *esc = NULL;
+    const char *wait_env = getenv("CFDR_ALARMS_TEST_WAIT_S");
+    double wait_s = wait_env && atof(wait_env) > 0 ? atof(wait_env) : ALARMS_TEST_WAIT_S;
+    double until;
+    size_t short_of = 0;
+    long code;
+    cfdr_code rc = CFDR_OK;
+
+    if (!r)
+        return err_set(err, CFDR_E_NOTFOUND,
+                       "no alarms are set up in %s; run cfdr --local alarms setup first",
+                       p->st->dir);
+    if (!alarmd_healthy(r))
+        return err_set(err, CFDR_E_NOTFOUND,
+                       "the alarm service (pid %ld) is not running; run cfdr --local alarms setup "
+                       "to start it again (spooled notifications are kept)",
+                       json_long(r, "pid"));
+    CFDR_TRY(alarms_dir(p, dir, sizeof(dir), err));
+    buf_init(&body, BUF_MAX_DOC);
+    buf_init(&path, BUF_MAX_SMALL);
+    if (name) {
+        CURL *c = curl_easy_init();
+        esc = c ? curl_easy_escape(c, name, 0) : NULL;
+        if (c)
+            curl_easy_cleanup(c);
+        if (!esc) {
+            rc = err_set(err, CFDR_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if ((rc = buf_addf(&path, "/test%s%s", esc ? "?alarm=" : "", esc ? esc : ""))) {
+        rc = err_set(err, rc, "alarm name too long");
+        goto out;
+    }
+    code = local_http("POST", (int)json_long(r, "port"), buf_str(&path), "", &body);
+    ans = json_tokener_parse(buf_str(&body));
+    if (code == 404 && ans && json_str(ans, "error")) {
+        rc = err_set(err, CFDR_E_USAGE, "%s", json_str(ans, "error"));
+        goto out;
+    }
+    if (code != 200 || !ans || !json_object_object_get_ex(ans, "tested", &tested)) {
+        rc = err_set(err, CFDR_E_IO, "the alarm service did not take the test (answer %ld)", code);
+        goto out;
+    }
+    /* The targets every notification goes to. */
+    buf_reset(&body);
+    if (local_http("GET", (int)json_long(r, "port"), "/status", NULL, &body) == 200 &&
+        (status = json_tokener_parse(buf_str(&body)))) {
+        json_object *nt;
+        if (json_object_object_get_ex(status, "notifications", &nt) &&
+            json_object_object_get_ex(nt, "targets", &targets))
+            json_object_get(targets);
+        json_object_put(status);
+    }
+    if (!targets) {
+        rc = err_set(err, CFDR_E_IO, "the alarm service did not say where it notifies");
+        goto out;
+    }
+    until = clock_mono_s() + wait_s;
+    for (;;) {
+        short_of = 0;
+        for (size_t i = 0; i < json_object_array_length(tested); i++) {
+            json_object *t = json_object_array_get_idx(tested, i), *got;
+            const char *id = json_str(t, "message_id");
+            if (!id)
+                continue;
+            if (!json_object_object_get_ex(t, "deliveries", &got)) {
+                got = json_object_new_array();
+                json_object_object_add(t, "deliveries", got);
+            }
+            deliveries_of(dir, id, got);
+            for (size_t k = 0; k < json_object_array_length(targets); k++) {
+                json_object *tg = json_object_array_get_idx(targets, k);
+                if (!target_delivered(got, json_str(tg, "kind"), json_str(tg, "target")))
+                    short_of++;
+            }
+        }
+        if (!short_of || clock_mono_s() >= until || (p->app->interrupted && *p->app->interrupted))
+            break;
+        clock_sleep_s(0.1);
+    }
+    /* Which targets are still waiting, per alarm. */
+    for (size_t i = 0; i < json_object_array_length(tested); i++) {
+        json_object *t = json_object_array_get_idx(tested, i), *got, *pend;
+        if (!json_str(t, "message_id") || !json_object_object_get_ex(t, "deliveries", &got))
+            continue;
+        pend = json_object_new_array();
+        for (size_t k = 0; k < json_object_array_length(targets); k++) {
+            json_object *tg = json_object_array_get_idx(targets, k);
+            if (!target_delivered(got, json_str(tg, "kind"), json_str(tg, "target")))
+                json_object_array_add(pend, json_object_get(tg));
+        }
+        json_object_object_add(t, "pending", pend);
+    }
+    json_object_object_add(out, "tested", json_object_get(tested));
+    json_object_object_add(out, "waited_s", json_object_new_double(wait_s));
+    if (short_of) {
+        const char *last = NULL;
+        buf_reset(&body);
+        if (local_http("GET", (int)json_long(r, "port"), "/status", NULL, &body) == 200 &&
+            (st = json_tokener_parse(buf_str(&body)))) {
+            json_object *nt, *le;
+            if (json_object_object_get_ex(st, "notifications", &nt) &&
+                json_object_object_get_ex(nt, "last_error", &le) && le)
+                last = json_object_get_string(le);
+            json_object_object_add(out, "last_error", last ? json_object_new_string(last) : NULL);
+            json_object_put(st);
+        }
+    }
+out:
+    curl_free(esc);
+    json_object_put(targets);
+    json_object_put(ans);
+    buf_free(&path);
+    buf_free(&body);
+    return rc;
+}
+
 static void local_close(struct provider *p)
 {
     (void)p;
@@ -433,5 +827,8 @@ const struct provider_ops provider_local_ops = {
     .inject = local_inject,
     .recover = local_recover,
     .destroy = local_destroy,
+    .alarms_setup = local_alarms_setup,
+    .alarms_status = local_alarms_status,
+    .alarms_test = local_alarms_test,
     .close = local_close,
 };

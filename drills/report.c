@@ -556,6 +556,7 @@ cfdr_code drill_report_json(const struct drill_report *r, json_object **out, cfd
         jadd(j, o, "failover_seconds", jsec_opt(j, g->failover_seconds, JSON_FINE));
         jadd(j, o, "steady_seconds", jsec_opt(j, g->steady_seconds, JSON_SECONDS));
         jadd(j, o, "alert_seconds", jsec_opt(j, r->alert_seconds, JSON_FINE));
+        jadd(j, o, "alert_note", jstr(j, r->alert_seconds < 0 ? r->alert_note : NULL));
         lat = jobj(j);
         jadd(j, lat, "before", json_latency(j, &g->before));
         jadd(j, lat, "during", json_latency(j, &g->during));
@@ -575,6 +576,7 @@ cfdr_code drill_report_json(const struct drill_report *r, json_object **out, cfd
         jadd(j, o, "failed_back", jbool(j, g->failed_back));
         jadd(j, o, "failback_seconds", jsec_opt(j, g->failback_seconds, JSON_FINE));
         jadd(j, o, "alert_seconds", jsec_opt(j, r->alert_seconds, JSON_FINE));
+        jadd(j, o, "alert_note", jstr(j, r->alert_seconds < 0 ? r->alert_note : NULL));
         jadd(j, o, "latency", json_latency(j, &g->latency));
     }
     jadd(j, o, "served_by_method", jstr(j, r->served_by_method));
@@ -1031,6 +1033,11 @@ cfdr_code drill_report_markdown(const struct drill_report *r, struct buf *out, c
     if (r->alert_seconds >= 0)
         w_f(&w, "| first notification | %s after the %s started |\n", fmt_dur(a, r->alert_seconds),
             is_outage(r) ? "outage" : "resume");
+    else if (r->alert_note) {
+        w_s(&w, "| first notification | none: ");
+        w_md(&w, r->alert_note);
+        w_s(&w, " |\n");
+    }
     for (size_t i = 0; i < f.ncauses; i++)
         w_f(&w, "| errors: %s | %s |\n", fmt_cause(line, sizeof(line), &f.causes[i]),
             fmt_count(n1, f.causes[i].count));
@@ -1497,6 +1504,9 @@ static void html_summary(struct w *w, const struct drill_report *r, const struct
     if (r->alert_seconds >= 0) {
         snprintf(v, sizeof(v), "%s after the %s started", fmt_dur(a, r->alert_seconds),
                  is_outage(r) ? "outage" : "resume");
+        html_row(w, "first notification", v);
+    } else if (r->alert_note) {
+        snprintf(v, sizeof(v), "none: %.200s", r->alert_note);
         html_row(w, "first notification", v);
     }
     for (size_t i = 0; i < f->ncauses; i++) {

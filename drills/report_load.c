@@ -143,6 +143,7 @@ cfdr_code drill_report_load(json_object *doc, struct drill_report_doc *out, cfdr
         r->budget.response_timeout_s = num(budget, "response_timeout_s", 30);
     }
     r->alert_seconds = num(doc, "alert_seconds", -1);
+    r->alert_note = str(doc, "alert_note");
     r->passed = strcmp(result, "pass") == 0;
     r->verdict = str(doc, "verdict");
     r->interrupted = json_object_get_boolean(get(doc, "interrupted"));

@@ -547,6 +547,7 @@ static void finish(struct edge_req *r)
     if (r->vcon && r->vreq)
         evhttp_connection_set_closecb(r->vcon, NULL, NULL);
     edge_metrics_outcome(&w->metrics, r->outcome);
+    edge_metrics_status(&w->metrics, r->outcome == EDGE_OUT_ABORTED ? 0 : r->final_status);
     edge_metrics_in_flight(&w->metrics, -1);
     write_access_log(r, (now_s() - r->t_start) * 1000.0);
 

@@ -67,6 +67,9 @@ struct edge_origin_metrics {
 
 struct edge_metrics {
     _Atomic uint64_t outcomes[EDGE_OUT_N];
+    /* Viewer responses by status class: [0] none sent (aborted), [1]..[5] 1xx..5xx. What
+     * CloudFront's 4xxErrorRate / 5xxErrorRate count (the local alarms read the 5xx). */
+    _Atomic uint64_t status_class[6];
     _Atomic uint64_t failovers[4]; /* indexed by enum edge_reason */
     _Atomic int64_t in_flight;
     _Atomic uint64_t high_water;
@@ -77,6 +80,8 @@ void edge_metrics_init(struct edge_metrics *m, const struct edge_routes *r);
 void edge_metrics_attempt(struct edge_metrics *m, int role, int origin, enum edge_result res,
                           double latency_s);
 void edge_metrics_outcome(struct edge_metrics *m, enum edge_outcome o);
+/* Counts the status the viewer got (0 or out of range: none). */
+void edge_metrics_status(struct edge_metrics *m, int status);
 void edge_metrics_failover(struct edge_metrics *m, enum edge_reason why);
 void edge_metrics_high_water(struct edge_metrics *m, uint64_t bytes);
 void edge_metrics_in_flight(struct edge_metrics *m, int delta);

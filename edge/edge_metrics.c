@@ -5,6 +5,7 @@
  * threads load the counters atomically and sum the workers' (edge_metrics_sum). */
 #include "edge_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Upper bounds in seconds, 1 ms to 60 s; the last bucket is +Inf. */
@@ -69,6 +70,11 @@ void edge_metrics_outcome(struct edge_metrics *m, enum edge_outcome o)
     bump(&m->outcomes[o], 1);
 }
 
+void edge_metrics_status(struct edge_metrics *m, int status)
+{
+    bump(&m->status_class[status >= 100 && status <= 599 ? status / 100 : 0], 1);
+}
+
 void edge_metrics_failover(struct edge_metrics *m, enum edge_reason why)
 {
     bump(&m->failovers[why & 3], 1);
@@ -91,6 +97,8 @@ void edge_metrics_sum(struct edge_metrics *sum, const struct edge_metrics *m)
 {
     for (int i = 0; i < EDGE_OUT_N; i++)
         bump(&sum->outcomes[i], ld(&m->outcomes[i]));
+    for (int i = 0; i < 6; i++)
+        bump(&sum->status_class[i], ld(&m->status_class[i]));
     for (int i = 0; i < 4; i++)
         bump(&sum->failovers[i], ld(&m->failovers[i]));
     atomic_store_explicit(&sum->in_flight,
@@ -202,6 +210,15 @@ cfdr_code edge_metrics_write(const struct edge_metrics *m, const struct edge_rou
         CFDR_TRY(buf_addf(out, "cfdr_edge_requests_total{outcome=\"%s\"} %llu\n",
                           edge_outcome_name((enum edge_outcome)o),
                           (unsigned long long)ld(&m->outcomes[o])));
+    CFDR_TRY(buf_adds(out, "# HELP cfdr_edge_responses_total Viewer requests by the status "
+                           "class of the response (none: no response was sent).\n"
+                           "# TYPE cfdr_edge_responses_total counter\n"));
+    for (int c = 0; c < 6; c++) {
+        char cls[8];
+        snprintf(cls, sizeof(cls), c ? "%dxx" : "none", c);
+        CFDR_TRY(buf_addf(out, "cfdr_edge_responses_total{status_class=\"%s\"} %llu\n", cls,
+                          (unsigned long long)ld(&m->status_class[c])));
+    }
     CFDR_TRY(write_attempts(m, r, out));
     CFDR_TRY(buf_adds(out, "# HELP cfdr_edge_failovers_total Requests sent to the secondary, by "
                            "reason.\n"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: the whole offline cycle — init, create, drill outage (a short outage),
+# make demo: the whole offline cycle — init, create, alarms setup, drill outage (a short outage),
 # verify-failback, report, destroy — in local mode, in a fresh folder. Leaves no process behind.
 set -euo pipefail
 bin=$(realpath "${1:-build/cfdr}")
@@ -15,10 +15,14 @@ step "cfdr --local init"
 "$bin" --local init
 step "cfdr --local create"
 "$bin" --local create
+step "cfdr --local alarms setup   (1 s periods; notifications go to .cfdr/alarms/notifications.jsonl)"
+"$bin" --local alarms setup
 step "cfdr --local drill outage --duration 5   (the primary is paused: a paused App Runner answers 404)"
 "$bin" --local drill outage --duration 5
 step "cfdr --local verify-failback"
 "$bin" --local verify-failback
+step "cfdr --local alarms status"
+"$bin" --local alarms status
 step "cfdr --local destroy --yes"
 "$bin" --local destroy --yes
 trap - EXIT

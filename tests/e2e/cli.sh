@@ -59,14 +59,16 @@ run 2 "$bin" sign --service s --region us-east-1 http://x/ extra; has "$errout" 
 run 2 "$bin" init --no-color --config; has "$errout" "needs a value FILE" "missing value"
 run 2 "$bin" -q -v status; has "$errout" "contradict" "-q with -v"
 
-# --- commands that are not built yet say so, touch nothing, exit 2
+# --- the alarms commands need a configuration (and, past it, what create made): they say so,
+# touch nothing, exit 2 (tests/e2e/local_alarms.py runs them for real)
 for c in "alarms setup" "alarms status" "alarms test"; do
   # shellcheck disable=SC2086
-  run 2 "$bin" $c; has "$errout" "not built yet" "$c not built"
+  run 2 "$bin" $c; has "$errout" "cfdr init" "$c without cfdr.json"
 done
+[ ! -e .cfdr ] && ok || bad "alarms commands without a configuration created a state directory"
 run 2 "$bin" --json alarms setup
 has "$out" '"ok":false' "--json error document"
-has "$out" '"code":"unsupported"' "--json error code"
+has "$out" '"code":"not_found"' "--json error code"
 /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["error"]["exit_status"]==2' \
   <"$work/stdout" && ok || bad "--json error is not one valid JSON document"
 

@@ -205,6 +205,7 @@ static void test_accepted_values(void **state)
         DOC(",\"alarms\":{\"period_s\":1}"),
         DOC(",\"alarms\":{\"period_s\":9}"),
         DOC(",\"alarms\":{\"period_s\":10}"),
+        DOC(",\"alarms\":{\"period_s\":20}"),
         DOC(",\"alarms\":{\"period_s\":30}"),
         DOC(",\"alarms\":{\"period_s\":300}"),
         DOC(",\"alarms\":{\"period_s\":86400}"),
@@ -260,7 +261,8 @@ struct bad_case {
     "(allowed: failover_status_codes, connection_timeout_s, connection_attempts, "                 \
     "response_timeout_s)"
 #define PERIODS                                                                                    \
-    "(allowed: 10, 30 or a multiple of 60 up to 86400, as CloudWatch requires; 1-9 in --local "    \
+    "(allowed: 10, 20, 30 or a multiple of 60 up to 86400, as CloudWatch requires; 1-9 in "        \
+    "--local "                                                                                     \
     "mode only)"
 #define REGION_MSG "is not an AWS region name (expected e.g. us-east-1"
 #define SERVICE_MSG                                                                                \
@@ -419,7 +421,8 @@ static const struct bad_case bad_cases[] = {
     /* alarm period */
     {DOC(",\"alarms\":{\"period_s\":45}"), "alarms.period_s: 45 is not allowed " PERIODS, NULL,
      NULL},
-    {DOC(",\"alarms\":{\"period_s\":20}"), "alarms.period_s: 20 is not allowed", NULL, NULL},
+    {DOC(",\"alarms\":{\"period_s\":15}"), "alarms.period_s: 15 is not allowed", NULL, NULL},
+    {DOC(",\"alarms\":{\"period_s\":40}"), "alarms.period_s: 40 is not allowed", NULL, NULL},
     {DOC(",\"alarms\":{\"period_s\":0}"), "alarms.period_s: 0 is not allowed", NULL, NULL},
     {DOC(",\"alarms\":{\"period_s\":-60}"), "alarms.period_s: -60 is not allowed", NULL, NULL},
     {DOC(",\"alarms\":{\"period_s\":86460}"), "alarms.period_s: 86460 is not allowed", NULL, NULL},
@@ -779,7 +782,7 @@ static void test_validate_struct(void **state)
     expect_invalid(&c, "origin_group.failover_status_codes[2]: 403 is listed twice");
     fill_valid(&c);
     c.alarms.period_s = 45;
-    expect_invalid(&c, "alarms.period_s: 45 is not allowed (allowed: 10, 30");
+    expect_invalid(&c, "alarms.period_s: 45 is not allowed (allowed: 10, 20, 30");
     fill_valid(&c);
     c.drill.rate = 0;
     expect_invalid(&c, "drill.rate: 0 is out of range 1-1000");
@@ -834,7 +837,7 @@ static void test_check_mode(void **state)
     err_clear(&e);
     assert_int_equal(config_check_mode(&c, 0, &e), CFDR_E_CONFIG);
     assert_string_equal(e.msg, "alarms.period_s: 1 s periods exist only in --local mode (allowed "
-                               "with AWS: 10, 30 or a multiple of 60 up to 86400)");
+                               "with AWS: 10, 20, 30 or a multiple of 60 up to 86400)");
     c.alarms.period_s = 10;
     assert_int_equal(config_check_mode(&c, 0, &e), CFDR_OK);
 }

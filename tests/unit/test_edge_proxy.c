@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 
 static struct torigin east, west;
+static double metric(const char *text, const char *prefix);
+
 static const int all_codes[] = {400, 403, 404, 416, 500, 502, 503, 504};
 
 static int group_setup(void **state)
@@ -778,6 +780,12 @@ static void test_connection_reset_after_request(void **state)
     edge_stats(t.e, &s);
     assert_int_equal(s.connect_failed, 5);
     assert_int_equal(s.attempts_primary, 3);
+    /* both 502s count as 5xx responses (the local edge-5xx alarm reads this) */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", t.admin);
+    http_get(url, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(metric(buf_str(&r.body), "cfdr_edge_responses_total{status_class=\"5xx\"}") == 2);
+    tresp_free(&r);
     tedge_stop(&t);
 }
 
@@ -926,6 +934,10 @@ static void test_metrics_and_access_log(void **state)
     assert_true(metric(m, "cfdr_edge_requests_total{outcome=\"failover_ok\"}") == 1);
     assert_true(metric(m, "cfdr_edge_requests_total{outcome=\"forbidden\"}") == 1);
     assert_true(metric(m, "cfdr_edge_requests_total{outcome=\"error_502\"}") == 0);
+    /* by status class: what CloudFront's 4xxErrorRate / 5xxErrorRate count (local alarms) */
+    assert_true(metric(m, "cfdr_edge_responses_total{status_class=\"2xx\"}") == 2);
+    assert_true(metric(m, "cfdr_edge_responses_total{status_class=\"4xx\"}") == 1);
+    assert_true(metric(m, "cfdr_edge_responses_total{status_class=\"5xx\"}") == 0);
     assert_true(metric(m, "cfdr_edge_failovers_total{reason=\"status\"}") == 1);
     assert_true(metric(m, "cfdr_edge_origin_attempts_total{origin=\"primary\",origin_id="
                           "\"primary\",region=\"us-east-1\",result=\"response\"}") == 2);

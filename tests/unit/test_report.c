@@ -485,6 +485,7 @@ static void test_json_pause(void **state)
     assert_jnum(j, "failover_seconds", 0.008); /* the probe sent at 2.0 s landed at 2.008 s */
     assert_jnum(j, "steady_seconds", 0);
     assert_jnull(j, "alert_seconds");
+    assert_jnull(j, "alert_note");
     assert_jint(j, "latency.before.count", 20);
     assert_jnum(j, "latency.before.p50_ms", 5);
     assert_jnum(j, "latency.before.p99_ms", 5);
@@ -543,6 +544,7 @@ static void test_json_blackhole(void **state)
     assert_jint(j, "client_errors", 0);
     assert_jnum(j, "failover_seconds", 30.004);
     assert_jnum(j, "alert_seconds", 31.5);
+    assert_jnull(j, "alert_note"); /* a note only explains a missing figure */
     assert_jnum(j, "latency.during.p50_ms", 30004);
     assert_jnum(j, "budget.costs_s.blackhole", 30); /* 3 x 10 s */
     assert_jstr(j, "budget.applies", "blackhole");
@@ -656,6 +658,29 @@ static void test_interrupted(void **state)
     html = render(drill_report_html, &s.r);
     assert_non_null(strstr(html, "<p class=\"partial\"><strong>Partial report.</strong>"));
     assert_int_equal(count_class(html, "probe", NULL), 50);
+    free(md);
+    free(html);
+    sample_free(&s);
+}
+
+/* No notification: alert_seconds is null and alert_note says why, in every format. */
+static void test_alert_note(void **state)
+{
+    struct sample s;
+    json_object *j;
+    char *md, *html;
+    (void)state;
+    sample_pause(&s);
+    s.r.alert_note = "no alarms are set up (cfdr --local alarms setup)";
+    j = json_roundtrip(&s.r, NULL);
+    assert_jnull(j, "alert_seconds");
+    assert_jstr(j, "alert_note", "no alarms are set up (cfdr --local alarms setup)");
+    json_object_put(j);
+    md = render(drill_report_markdown, &s.r);
+    assert_non_null(strstr(md, "| first notification | none: no alarms are set up (cfdr --local "
+                               "alarms setup) |"));
+    html = render(drill_report_html, &s.r);
+    assert_non_null(strstr(html, "none: no alarms are set up (cfdr --local alarms setup)"));
     free(md);
     free(html);
     sample_free(&s);
@@ -1018,8 +1043,9 @@ int main(void)
         cmocka_unit_test(test_json_blackhole), cmocka_unit_test(test_json_failback),
         cmocka_unit_test(test_failed_drill),   cmocka_unit_test(test_interrupted),
         cmocka_unit_test(test_markdown),       cmocka_unit_test(test_html),
-        cmocka_unit_test(test_escaping),       cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_write_samples),  cmocka_unit_test(test_large_drill),
+        cmocka_unit_test(test_alert_note),     cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_errors),         cmocka_unit_test(test_write_samples),
+        cmocka_unit_test(test_large_drill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,7 @@ static void fill(struct drill_report *r, struct drill_probe *p, size_t n, int ou
     r->served_by_method = outage ? "primary-health" : "fingerprint";
     r->served_by_fingerprint = outage ? NULL : "body";
     r->served_by_uncertain = outage ? 2 : 0;
+    r->alert_note = outage ? NULL : "no alarms are set up (cfdr --local alarms setup)";
     if (outage)
         assert_int_equal(drill_analyze_outage(p, n, r->event_s, &r->outage), 0);
     else
@@ -97,6 +98,7 @@ static void round_trip(int outage)
         assert_int_equal(d.r.failback.served_primary, r.failback.served_primary);
         assert_float_equal(d.r.failback.failback_seconds, r.failback.failback_seconds, 1e-3);
         assert_float_equal(d.r.event_end_s, -1, 1e-9);
+        assert_string_equal(d.r.alert_note, "no alarms are set up (cfdr --local alarms setup)");
     }
     /* What people read is the same document. */
     buf_init(&a, BUF_MAX_DOC);
