@@ -155,6 +155,54 @@ static int secret_name(const char *name, size_t len)
            contains_ci(name, len, "access_key_id");
 }
 
+/* Fields whose value is a URL that may carry a token in its path, query or user info (SNS
+ * Subscribe's and ListSubscriptionsByTopic's Endpoint: webhook URLs): only scheme://host[:port]
+ * is shown. E-mail endpoints have no "://" and are shown as they are. */
+static int url_name(const char *name, size_t len)
+{
+    return len == 8 && strncmp(name, "Endpoint", 8) == 0;
+}
+
+/* Appends value (form-encoded when encoded) with everything after scheme://host[:port]
+ * replaced by "/REDACTED" and any user info dropped. */
+static cfdr_code add_url_origin(struct buf *b, const char *v, size_t len, int encoded)
+{
+    const char *sep = encoded ? "%3A%2F%2F" : "://";
+    size_t seplen = strlen(sep), i, host, end;
+
+    for (i = 0; i + seplen <= len && strncasecmp(v + i, sep, seplen) != 0; i++)
+        if (!isalpha((unsigned char)v[i]))
+            return buf_add(b, v, len); /* not a URL (an e-mail address): as it is */
+    if (i + seplen > len)
+        return buf_add(b, v, len);
+    host = i + seplen;
+    for (end = host; end < len; end++) {
+        if (encoded ? (end + 3 <= len &&
+                       (strncasecmp(v + end, "%2F", 3) == 0 ||
+                        strncasecmp(v + end, "%3F", 3) == 0 || strncasecmp(v + end, "%23", 3) == 0))
+                    : (v[end] == '/' || v[end] == '?' || v[end] == '#'))
+            break;
+    }
+    /* user info: the authority's last '@' */
+    for (size_t k = end; k > host; k--) {
+        if (encoded ? (k - host >= 3 && strncasecmp(v + k - 3, "%40", 3) == 0) : v[k - 1] == '@') {
+            CFDR_TRY(buf_add(b, v, host));
+            CFDR_TRY(buf_adds(b, REDACTED));
+            CFDR_TRY(buf_adds(b, encoded ? "%40" : "@"));
+            host = k;
+            goto rest;
+        }
+    }
+    CFDR_TRY(buf_add(b, v, host));
+rest:
+    CFDR_TRY(buf_add(b, v + host, end - host));
+    if (end < len) {
+        CFDR_TRY(buf_adds(b, encoded ? "%2F" : "/"));
+        CFDR_TRY(buf_adds(b, REDACTED));
+    }
+    return CFDR_OK;
+}
+
 /* Replaces every occurrence of each known secret in b by REDACTED. */
 static cfdr_code scrub_buf(struct buf *b, const char *const *secrets, size_t n)
 {
@@ -254,6 +302,11 @@ static cfdr_code redact_xml(struct buf *b, const char *s, size_t len)
             while (i < len && s[i] != '<')
                 i++;
             CFDR_TRY(buf_adds(b, REDACTED));
+        } else if (s[i - 2] != '/' && url_name(s + nstart, nend - nstart)) {
+            size_t v = i;
+            while (i < len && s[i] != '<')
+                i++;
+            CFDR_TRY(add_url_origin(b, s + v, i - v, 0));
         }
     }
     return CFDR_OK;
@@ -316,6 +369,9 @@ static cfdr_code redact_form(struct buf *b, const char *s, size_t len)
         if (eq < amp && secret_name(s + i, eq - i)) {
             CFDR_TRY(buf_add(b, s + i, eq + 1 - i));
             CFDR_TRY(buf_adds(b, REDACTED));
+        } else if (eq < amp && url_name(s + i, eq - i)) {
+            CFDR_TRY(buf_add(b, s + i, eq + 1 - i));
+            CFDR_TRY(add_url_origin(b, s + eq + 1, amp - eq - 1, 1));
         } else {
             CFDR_TRY(buf_add(b, s + i, amp - i));
         }

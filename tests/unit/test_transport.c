@@ -307,6 +307,7 @@ static void set_endpoints(const struct fx *fx)
     setenv("AWS_ENDPOINT_URL_CLOUDFRONT", url, 1);
     setenv("AWS_ENDPOINT_URL_APPRUNNER", url, 1);
     setenv("AWS_ENDPOINT_URL_CLOUDWATCH", url, 1);
+    setenv("AWS_ENDPOINT_URL_SNS", url, 1);
     setenv("AWS_ENDPOINT_URL_STS", url, 1);
 }
 
@@ -323,6 +324,7 @@ static int setup(void **state)
         "AWS_ENDPOINT_URL_CLOUDFRONT",
         "AWS_ENDPOINT_URL_APPRUNNER",
         "AWS_ENDPOINT_URL_CLOUDWATCH",
+        "AWS_ENDPOINT_URL_SNS",
         "AWS_ENDPOINT_URL_STS",
         "AWS_MAX_ATTEMPTS",
         "AWS_PROFILE",
@@ -1068,6 +1070,53 @@ static void test_dry_run_without_credentials_says_so(void **state)
     assert_null(fx->t);
 }
 
+/* Webhook URLs carry tokens: SNS's Endpoint shows scheme://host only, in requests (form) and
+ * answers (XML); e-mail endpoints stay readable. */
+static void test_logs_show_webhook_endpoints_by_host_only(void **state)
+{
+    struct fx *fx = *state;
+    struct aws_request rq;
+    static const char body[] =
+        "Action=Subscribe&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3At"
+        "&Protocol=https&Endpoint=https%3A%2F%2Fhooks.example.com%3A8443%2Fcfdr%3Ftoken%3DHOOKTOK1"
+        "&ReturnSubscriptionArn=true";
+    const char *logs;
+
+    start(fx, script(1, st_resp(200,
+                                "<ListSubscriptionsByTopicResponse><ListSubscriptionsByTopicResult>"
+                                "<Subscriptions><member><Endpoint>https://bob:PASSW0RDx@hooks."
+                                "example.com/p/HOOKTOK2</Endpoint></member><member><Endpoint>"
+                                "oncall@example.com</Endpoint></member><member><Endpoint>"
+                                "http://h2.example.com</Endpoint></member></Subscriptions>"
+                                "</ListSubscriptionsByTopicResult>"
+                                "</ListSubscriptionsByTopicResponse>",
+                                "x-amzn-RequestId", "ls-1", NULL, NULL)));
+    make_transport(fx, 1, 0, 0);
+    memset(&rq, 0, sizeof(rq));
+    rq.service = AWS_SVC_SNS;
+    rq.protocol = AWS_PROTO_QUERY;
+    rq.region = "us-east-1";
+    rq.operation = "Subscribe";
+    rq.method = "POST";
+    rq.path = "/";
+    rq.body = body;
+    rq.body_len = strlen(body);
+    assert_int_equal(transport_call(fx->t, &rq, &fx->resp, &fx->err), CFDR_OK);
+    /* the caller gets the real answer */
+    assert_non_null(strstr(buf_str(&fx->resp.body), "HOOKTOK2"));
+    logs = buf_str(&fx->logs);
+    assert_non_null(strstr(logs, "Endpoint=https%3A%2F%2Fhooks.example.com%3A8443%2FREDACTED&"));
+    assert_non_null(
+        strstr(logs, "<Endpoint>https://REDACTED@hooks.example.com/REDACTED</Endpoint>"));
+    assert_non_null(strstr(logs, "<Endpoint>oncall@example.com</Endpoint>"));
+    assert_non_null(strstr(logs, "<Endpoint>http://h2.example.com</Endpoint>"));
+    assert_non_null(strstr(logs, "ReturnSubscriptionArn=true"));
+    assert_null(strstr(logs, "HOOKTOK1"));
+    assert_null(strstr(logs, "HOOKTOK2"));
+    assert_null(strstr(logs, "PASSW0RDx"));
+    assert_null(strstr(logs, "bob"));
+}
+
 static void test_debug_log_never_shows_secrets(void **state)
 {
     struct fx *fx = *state;
@@ -1264,6 +1313,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dry_run_sends_nothing_and_redacts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_without_credentials_says_so, setup, teardown),
         cmocka_unit_test_setup_teardown(test_debug_log_never_shows_secrets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_logs_show_webhook_endpoints_by_host_only, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_endpoint_base_path_and_invalid_requests, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_new_checks_options_and_coexists, setup, teardown),
