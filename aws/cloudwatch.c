@@ -325,8 +325,6 @@ cfdr_code cw_describe_alarms(struct transport *t, const char *region, const char
         struct query_req q;
         struct xml_doc *doc = NULL;
         const struct xml_node *res = NULL;
-        char next[2048];
-
         if (page > CW_LIST_MAX_PAGES) {
             rc = err_set(err, CFDR_E_TOOBIG, "CloudWatch DescribeAlarms: more than %d pages",
                          CW_LIST_MAX_PAGES);
@@ -347,14 +345,9 @@ cfdr_code cw_describe_alarms(struct transport *t, const char *region, const char
         if (!rc && doc) {
             rc = parse_page(res, out, err);
             if (!rc)
-                rc = query_text(res, "NextToken", next, sizeof(next), 0, err);
-            if (!rc && next[0] && strcmp(next, buf_str(&token)) == 0)
-                rc = err_set(err, CFDR_E_PARSE, "the NextToken does not advance");
+                rc = query_next_token(res, &token, err);
             if (rc)
                 err_wrap(err, "CloudWatch DescribeAlarms: unexpected answer");
-            buf_reset(&token);
-            if (!rc && next[0] && buf_adds(&token, next))
-                rc = err_set(err, CFDR_E_NOMEM, "out of memory");
         }
         xml_doc_free(doc);
         if (!doc || !buf_len(&token))

@@ -130,3 +130,16 @@ cfdr_code query_text(const struct xml_node *parent, const char *name, char *dst,
                        xml_name(parent), size - 1);
     return CFDR_OK;
 }
+
+cfdr_code query_next_token(const struct xml_node *result, struct buf *token, cfdr_err *err)
+{
+    char next[2048];
+
+    CFDR_TRY(query_text(result, "NextToken", next, sizeof(next), 0, err));
+    if (next[0] && strcmp(next, buf_str(token)) == 0)
+        return err_set(err, CFDR_E_PARSE, "the NextToken does not advance");
+    buf_reset(token);
+    if (next[0] && buf_adds(token, next))
+        return err_set(err, CFDR_E_NOMEM, "out of memory");
+    return CFDR_OK;
+}

@@ -56,4 +56,9 @@ cfdr_code query_call(struct transport *t, const char *region, struct query_req *
 cfdr_code query_text(const struct xml_node *parent, const char *name, char *dst, size_t size,
                      int required, cfdr_err *err);
 
+/* After a page of a listing: replaces *token with the page's <NextToken> (emptied when there
+ * is none, which ends the listing). A token equal to the one just sent is CFDR_E_PARSE (the
+ * listing would never end). */
+cfdr_code query_next_token(const struct xml_node *result, struct buf *token, cfdr_err *err);
+
 #endif

@@ -157,8 +157,6 @@ cfdr_code sns_list_subscriptions(struct transport *t, const char *region, const 
         struct query_req q;
         struct xml_doc *doc = NULL;
         const struct xml_node *res = NULL;
-        char next[2048];
-
         if (page > SNS_LIST_MAX_PAGES) {
             rc = err_set(err, CFDR_E_TOOBIG, "SNS ListSubscriptionsByTopic: more than %d pages",
                          SNS_LIST_MAX_PAGES);
@@ -173,14 +171,9 @@ cfdr_code sns_list_subscriptions(struct transport *t, const char *region, const 
         if (!rc && doc) {
             rc = parse_page(res, out, err);
             if (!rc)
-                rc = query_text(res, "NextToken", next, sizeof(next), 0, err);
-            if (!rc && next[0] && strcmp(next, buf_str(&token)) == 0)
-                rc = err_set(err, CFDR_E_PARSE, "the NextToken does not advance");
+                rc = query_next_token(res, &token, err);
             if (rc)
                 err_wrap(err, "SNS ListSubscriptionsByTopic: unexpected answer");
-            buf_reset(&token);
-            if (!rc && next[0] && buf_adds(&token, next))
-                rc = err_set(err, CFDR_E_NOMEM, "out of memory");
         }
         xml_doc_free(doc);
         if (!doc || !buf_len(&token))
