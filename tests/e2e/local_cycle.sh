@@ -1,35 +1,7 @@
 #!/usr/bin/env bash
 # End to end, offline: init, create, status, drills with every local fault, verify-failback,
 # Ctrl-C in a drill, report, destroy — and the bad-input cases — through the cfdr binary.
-set -u
-bin=${CFDR_BIN:?CFDR_BIN must point at the cfdr binary}
-work=$(mktemp -d)
-cd "$work" || exit 1
-export NO_COLOR=1 AWS_EC2_METADATA_DISABLED=true
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-cleanup() {
-  # Whatever happened, leave no process behind: destroy, then stop by recorded PID.
-  "$bin" --local destroy --yes >/dev/null 2>&1
-  for pid in $(/usr/bin/python3 -c '
-import json,sys
-try: d=json.load(open(".cfdr/state.json"))
-except Exception: sys.exit(0)
-print(" ".join(str(r["pid"]) for r in d["resources"] if "pid" in r))' 2>/dev/null); do
-    kill "$pid" 2>/dev/null
-  done
-  cd / && rm -rf "$work"
-}
-trap cleanup EXIT
-run() { # run EXPECTED cmd...
-  local want=$1; shift
-  "$@" >"$work/out" 2>"$work/err"; local got=$?
-  out=$(cat "$work/out"); errout=$(cat "$work/err")
-  if [ "$got" = "$want" ]; then ok; else bad "$* exited $got, expected $want; stderr: $(tail -5 "$work/err")"; fi
-}
-has() { case "$1" in *"$2"*) ok ;; *) bad "$3: '$2' not in: $1" ;; esac; }
-jq_() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+. "$(cd "$(dirname "$0")/../tools" && pwd)/e2e_lib.sh"
 # A process is gone when it has no entry or only a zombie's (its reaper may be a moment late).
 alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null); [ -n "$s" ] && [ "${s#Z}" = "$s" ]; }
 served_by() { curl -s -o /dev/null -D - --max-time 5 "$url" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-region"{print $2}'; }

@@ -3,34 +3,7 @@
 # x-region header (CFDR_STANDIN_IDENTIFY), so drills must tell the origins apart from direct
 # probes (PRODUCT.md section 4). First with bodies that still name the region (fingerprint),
 # then with identical answers, like App Runner's sample image (the primary's health).
-set -u
-bin=${CFDR_BIN:?CFDR_BIN must point at the cfdr binary}
-work=$(mktemp -d)
-cd "$work" || exit 1
-export NO_COLOR=1 AWS_EC2_METADATA_DISABLED=true
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-cleanup() {
-  "$bin" --local destroy --yes >/dev/null 2>&1
-  for pid in $(/usr/bin/python3 -c '
-import json,sys
-try: d=json.load(open(".cfdr/state.json"))
-except Exception: sys.exit(0)
-print(" ".join(str(r["pid"]) for r in d["resources"] if "pid" in r))' 2>/dev/null); do
-    kill "$pid" 2>/dev/null
-  done
-  cd / && rm -rf "$work"
-}
-trap cleanup EXIT
-run() { # run EXPECTED cmd...
-  local want=$1; shift
-  "$@" >"$work/out" 2>"$work/err"; local got=$?
-  out=$(cat "$work/out"); errout=$(cat "$work/err")
-  if [ "$got" = "$want" ]; then ok; else bad "$* exited $got, expected $want; stderr: $(tail -5 "$work/err")"; fi
-}
-has() { case "$1" in *"$2"*) ok ;; *) bad "$3: '$2' not in: $1" ;; esac; }
-jq_() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+. "$(cd "$(dirname "$0")/../tools" && pwd)/e2e_lib.sh"
 check() { # check FILE EXPR WHAT
   [ "$(jq_ "$1" "$2")" = True ] && ok || bad "$3: $2 does not hold in $(jq_ "$1" '{k: d.get(k) for k in ("result","served_by","served_by_method","served_by_fingerprint","served_by_uncertain","failover_seconds","failback_seconds","client_errors")}')"
 }
