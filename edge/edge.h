@@ -134,6 +134,7 @@ struct edge_options {
     const char *node_id;              /* Via: 1.1 <node_id>.cfdr.local (cfdr-edge); NULL=local */
     size_t max_body_bytes;            /* request bodies kept for re-sending; 0 = 16 MiB */
     size_t stream_watermark;          /* pause the origin above this many queued bytes; 0=1MiB */
+    size_t origin_keepalive; /* idle origin connections kept per worker and origin; 0 = 1024 */
     /* One JSON line per request (no newline). Called on worker threads, serialised. */
     void (*access_log)(void *ud, const char *json_line);
     void *access_log_ud;
