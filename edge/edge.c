@@ -676,24 +676,25 @@ static void send_error(struct edge_req *r, int code, enum edge_outcome outcome)
     finish(r);
 }
 
-/* Sends what is queued for the viewer now instead of on the next turn of the loop (MSG_NOSIGNAL:
- * a viewer that has gone must not raise SIGPIPE). A short or failed send, or a buffer libevent
- * does not let us drain, leaves the rest to the bufferevent, as usual. Returns -1 if bytes sent
- * could not be taken off the buffer (cannot happen after the check below); the connection must
- * then be dropped, or they would go out twice. */
-static int send_queued(struct bufferevent *bev)
+/* Sends what is queued on a socket bufferevent now instead of on the next turn of the loop
+ * (MSG_NOSIGNAL: a peer that has gone must not raise SIGPIPE), the way the bufferevent's own
+ * write callback does it: a socket bufferevent keeps the front of its output frozen except
+ * while it writes, so the sent bytes are drained with the front unfrozen for that moment.
+ * A short or failed send leaves the rest to the bufferevent, as usual. Returns -1 if bytes sent
+ * could not be taken off the buffer (cannot happen); the connection must then be dropped, or
+ * they would go out twice. *emptied (may be NULL) says whether the buffer is empty after. */
+static int send_now(struct bufferevent *bev, int *emptied)
 {
     struct evbuffer *out = bufferevent_get_output(bev);
     struct evbuffer_iovec v[8];
     struct iovec iov[8];
     struct msghdr mh;
-    int n;
+    int n, frozen, rc;
     ssize_t sent;
 
-    /* Draining nothing from a non-empty buffer fails exactly when its front is frozen: libevent
-     * unfreezes it when evhttp gives the bufferevent its socket and freezes it again after the
-     * bufferevent's own first write. Then the write is left to the bufferevent. */
-    if (evbuffer_get_length(out) == 0 || evbuffer_drain(out, 0) != 0)
+    if (emptied)
+        *emptied = evbuffer_get_length(out) == 0;
+    if (evbuffer_get_length(out) == 0)
         return 0;
     n = evbuffer_peek(out, -1, NULL, v, 8);
     if (n <= 0)
@@ -710,7 +711,16 @@ static int send_queued(struct bufferevent *bev)
     sent = sendmsg(bufferevent_getfd(bev), &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (sent <= 0)
         return 0; /* full, or an error the bufferevent meets again and reports */
-    return evbuffer_drain(out, (size_t)sent) == 0 ? 0 : -1;
+    /* draining nothing fails exactly when the front is frozen */
+    frozen = evbuffer_drain(out, 0) != 0;
+    if (frozen)
+        evbuffer_unfreeze(out, 1);
+    rc = evbuffer_drain(out, (size_t)sent) == 0 ? 0 : -1;
+    if (frozen)
+        evbuffer_freeze(out, 1);
+    if (emptied)
+        *emptied = rc == 0 && evbuffer_get_length(out) == 0;
+    return rc;
 }
 
 /* The origin died or stalled after the reply started: nothing can be fixed, so the viewer's
@@ -723,7 +733,7 @@ static void abort_viewer(struct edge_req *r)
         struct bufferevent *bev = evhttp_connection_get_bufferevent(r->vcon);
         /* best effort: what is queued (at least the header block) goes out before the close,
          * so that the viewer sees a truncated response rather than no response */
-        send_queued(bev);
+        send_now(bev, NULL);
         evhttp_connection_set_closecb(r->vcon, NULL, NULL);
         /* frees the request that is still attached to it */
         evhttp_connection_free(r->vcon);
@@ -1320,7 +1330,7 @@ static void deliver_end(struct edge_req *r)
     /* The reply goes out now rather than on the next turn of the loop, so that
      * evhttp_send_reply_end() finds the output empty and goes straight back to reading the
      * next request: one epoll change and one loop turn fewer, and the reply leaves sooner. */
-    if (send_queued(evhttp_connection_get_bufferevent(vcon)) == 0)
+    if (send_now(evhttp_connection_get_bufferevent(vcon), NULL) == 0)
         evhttp_send_reply_end(vreq);
     else
         evhttp_connection_free(vcon); /* frees vreq with it */
@@ -1824,6 +1834,16 @@ static void ev_start_attempt(struct edge_req *r, int fresh)
     r->sync_done = 0;
     rc = evhttp_make_request(c->evcon, oreq, r->cmd, uri);
     r->in_make = 0;
+    if (rc == 0 && reused && !r->sync_done) {
+        /* The request goes out now rather than on the next turn of the loop (the write event
+         * evhttp has just asked for is then dropped in the same turn: no epoll change); when
+         * all of it went, evhttp is told so, as the bufferevent's own write would tell it, and
+         * starts waiting for the response. */
+        struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+        int emptied = 0;
+        if (send_now(bev, &emptied) == 0 && emptied)
+            bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS);
+    }
     if (rc != 0) {
         /* evhttp could not even start (no socket): a failed connection attempt. (The request
          * is evhttp's: it frees it or leaves it on the connection, which is freed with it.) */
