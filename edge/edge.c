@@ -2,16 +2,27 @@
  * edge: see edge.h. The I/O around edge_failover_next().
  *
  * One request's life (struct edge_req): evhttp hands the complete viewer request to on_request();
- * the body is copied so that it can be re-sent; start_attempt() configures a curl easy handle and
- * adds it to the worker's multi. The multi is driven from libevent like hiperfifo.c
- * (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION). An attempt ends in one of three ways:
- *  - header_cb() sees the complete final header block: the decision says deliver (the viewer
- *    reply starts and write_cb() streams the body) or fail over (the callback returns 0, curl
- *    aborts, and transfer_done() starts the next attempt);
- *  - curl reports an error before that (connect refused or timed out, connection reset):
- *    transfer_done() classifies it and asks the decision;
- *  - our response timer fires (armed when the request goes out, see prereq_cb(), and re-armed by
- *    every byte received): the transfer is removed and the decision asked.
+ * the body is copied so that it can be re-sent; start_attempt() sends it to the origin the route
+ * says, with one of two clients:
+ *  - http:// origins (the common case, and every local origin): libevent's own HTTP client.
+ *    ev_start_attempt() takes a kept-alive connection from the worker's pool for that origin
+ *    (struct edge_conn) or a new one and calls evhttp_make_request(); evhttp writes the request,
+ *    parses the response and calls ev_header_cb() (the decision: deliver, or fail over on the
+ *    status), ev_chunk_cb() (body pieces, moved to the viewer without a copy) and ev_done_cb().
+ *    CloudFront's two timeouts are the edge's own timer (evhttp has one timeout for everything):
+ *    the connection timeout until the first request bytes leave (conn_out_cb), then the response
+ *    timeout, pushed back by every read from the origin (conn_in_cb). A request on a kept-alive
+ *    connection that the origin closed before answering is re-sent once on a new connection
+ *    without counting as a failed attempt. A connection given up (timeout, viewer gone,
+ *    unfinished response) is closed and freed on the next turn of the loop (conn_kill), never
+ *    inside its own callbacks.
+ *  - https:// origins: libcurl's multi interface driven from libevent like hiperfifo.c
+ *    (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION), for TLS and certificate checks. header_cb() sees
+ *    the final header block (deliver, or return 0 so that curl aborts and transfer_done() goes
+ *    on), write_cb() streams the body, transfer_done() classifies curl's errors; the response
+ *    timer is armed in prereq_cb().
+ * Either way the decision (edge_failover_next()) says what comes next: deliver, retry the same
+ * origin, fail over, or answer 502/504 (send_error()).
  * libevent owns the evhttp_request once evhttp_send_reply*()/evhttp_send_reply_end() was called;
  * until then we own it and watch its connection (closecb, and, for requests not answered within
  * EDGE_WATCH_DELAY_MS, a peek for EOF while the origin is being tried, because evhttp does not
@@ -19,24 +30,20 @@
  *
  * Throughput notes (measured on 2 cores, profiles in docs/BENCHMARKS.md):
  *  - epoll changes are batched per loop iteration (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
- *  - request objects are pooled per worker together with everything a request needs (its curl
- *    easy handle, its timers, buffers and header list), so that a request in the steady state
- *    allocates nothing of ours;
- *  - the origin request's header list is built in the request's own memory (curl_slist nodes
- *    pointing into one buffer) instead of two allocations per header;
- *  - an origin socket keeps its read watch while its connection sits in curl's cache, so a reused
- *    connection costs no epoll change; the watch goes when curl closes the socket
- *    (CURLOPT_CLOSESOCKETFUNCTION) or when the idle connection becomes readable (closed by the
- *    origin: curl notices at reuse);
+ *  - the origin request and the viewer reply go out in the loop turn that makes them
+ *    (send_now()): no write-event round trip, and the write event evhttp asks for is dropped in
+ *    the same turn (no epoll change);
+ *  - the origin's response headers move to the viewer reply (no copy, no allocation);
+ *  - request objects are pooled per worker together with what a request needs (timers,
+ *    buffers; for https, a curl easy handle and a header list built in the request's memory);
  *  - the response timeout is one timer per attempt on a libevent common timeout (O(1)), pushed
  *    back lazily: bytes arriving only record the time, the timer re-arms itself for the rest;
  *  - metrics are per worker (one writer each, no locked instructions, no shared cache lines) and
  *    summed when read; the access log line and its timestamp are only built when there is a log;
  *  - viewer sockets have TCP_NODELAY (set on the listening socket, inherited by accepted ones).
- * Origin connections are cached by curl (up to 1024 per worker) and checked by curl before
- * reuse. A response that fails over on its status is read to its end when its body is small
+ * A response that fails over on its status is read to its end when its body is small
  * (Content-Length up to EDGE_DRAIN_MAX) and arrives within EDGE_DRAIN_MS, so that its connection
- * stays open; otherwise the transfer is aborted, which closes the connection.
+ * stays open; otherwise its connection is closed.
  */
 #include "edge_int.h"
 
