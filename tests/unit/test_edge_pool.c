@@ -1,8 +1,9 @@
 /* The edge's origin connections (libevent's HTTP client with a per-worker, per-origin pool of
  * kept-alive connections), on real sockets: connections are reused across requests, an origin
  * that closes a kept-alive connection between requests costs the viewer nothing (no error, no
- * failover, no failed attempt), the pool keeps no more idle connections than its limit, and a
- * slow viewer of a 100 MB body holds the origin back instead of growing the edge's memory. */
+ * failover, no failed attempt), the pool keeps no more idle connections than its limit, a slow
+ * viewer of a 100 MB body holds the origin back instead of growing the edge's memory, and an
+ * https:// origin is still spoken to in TLS (libcurl). */
 #include "test_edge_common.h"
 
 #include <arpa/inet.h>
@@ -466,6 +467,96 @@ static void test_slow_viewer_of_100mb_holds_the_origin(void **state)
     origin_stop(&o);
 }
 
+/* ---------------------------------------------------------------- https:// origins */
+
+struct tlsprobe {
+    int lfd, port;
+    atomic_int accepted, tls_hellos, stop;
+    pthread_t th;
+};
+
+/* Accepts connections and closes each after reading its first bytes, counting the ones that
+ * open with a TLS handshake record (content type 22, version 3.x). */
+static void *tlsprobe_main(void *arg)
+{
+    struct tlsprobe *p = arg;
+    double deadline = t_now() + 30;
+
+    while (!atomic_load(&p->stop) && t_now() < deadline) {
+        struct pollfd pf = {p->lfd, POLLIN, 0};
+        unsigned char b[3];
+        size_t got = 0;
+        double until;
+        int fd;
+        if (poll(&pf, 1, 20) <= 0)
+            continue;
+        fd = accept(p->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        atomic_fetch_add(&p->accepted, 1);
+        until = t_now() + 2;
+        while (got < sizeof(b) && t_now() < until) {
+            struct pollfd cf = {fd, POLLIN, 0};
+            ssize_t n;
+            if (poll(&cf, 1, 50) <= 0)
+                continue;
+            n = recv(fd, b + got, sizeof(b) - got, 0);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        if (got == sizeof(b) && b[0] == 22 && b[1] == 3)
+            atomic_fetch_add(&p->tls_hellos, 1);
+        close(fd);
+    }
+    return NULL;
+}
+
+/* An https:// origin is spoken to in TLS (through libcurl; the evhttp client is for http://):
+ * a primary that takes the connection and closes it after the TLS ClientHello is a failed
+ * connection attempt, and the request fails over to the http:// secondary. */
+static void test_https_origin_gets_tls(void **state)
+{
+    struct tlsprobe p;
+    struct porigin s;
+    struct tedge t;
+    struct edge_stats st;
+    struct sockaddr_in a;
+    socklen_t al = sizeof(a);
+    char url[64];
+    (void)state;
+
+    memset(&p, 0, sizeof(p));
+    p.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(p.lfd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(p.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(p.lfd, 16), 0);
+    assert_int_equal(getsockname(p.lfd, (struct sockaddr *)&a, &al), 0);
+    p.port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&p.th, NULL, tlsprobe_main, &p), 0);
+    porigin_start(&s, 0, 0, 0);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d", p.port);
+    start_edge(&t, url, s.url, 0);
+
+    get_ok_from_primary(&t); /* the secondary is a porigin too: X-Origin: pool */
+    assert_true(tedge_wait_requests(&t, 1, 5));
+    edge_stats(t.e, &st);
+    assert_int_equal(st.failover_ok, 1);
+    assert_int_equal(st.failovers_connect, 1);
+    assert_int_equal(st.connect_failed, 1);
+    assert_int_equal(atomic_load(&p.accepted), 1);
+    assert_int_equal(atomic_load(&p.tls_hellos), 1);
+    assert_int_equal(atomic_load(&s.answered), 1);
+    tedge_stop(&t);
+    atomic_store(&p.stop, 1);
+    pthread_join(p.th, NULL);
+    close(p.lfd);
+    porigin_stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_origin_closes_kept_alive_connection),
         cmocka_unit_test(test_pool_keeps_at_most_its_limit),
         cmocka_unit_test(test_slow_viewer_of_100mb_holds_the_origin),
+        cmocka_unit_test(test_https_origin_gets_tls),
     };
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
