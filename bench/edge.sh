@@ -15,7 +15,9 @@
 #
 #   bench/edge.sh [ROUNDS=3] [SECONDS=5] [CONNECTIONS=50] [WORKER_COUNTS="1 2"]
 #   WRK_THREADS=1 FAILOVER_ROUNDS=5 FAILOVER_SECONDS=3 BUILD=build ONLY=throughput|failover \
-#     bench/edge.sh
+#     BASELINE=/path/to/another/cfdr bench/edge.sh
+# BASELINE adds another cfdr binary (an older build, say) as a fourth proxy, "base", to the
+# alternated throughput runs: before/after figures from one run.
 set -euo pipefail
 
 ROUNDS=${1:-3}
@@ -29,6 +31,8 @@ ONLY=${ONLY:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 CFDR=$BUILD/cfdr
+BASELINE=${BASELINE:-}
+[ -z "$BASELINE" ] || [ -x "$BASELINE" ] || { echo "bench/edge.sh: BASELINE $BASELINE is not an executable" >&2; exit 2; }
 for tool in wrk nginx haproxy curl; do
   command -v "$tool" >/dev/null || { echo "bench/edge.sh: $tool is missing (apt-get install wrk nginx-light haproxy curl)" >&2; exit 2; }
 done
@@ -44,7 +48,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-NPORTS=$((5 + 3 * 3))
+NPORTS=$((5 + 4 * 3))
 read -r -a PORTS < <(/usr/bin/python3 -c '
 import socket, sys
 ss = [socket.socket() for _ in range(int(sys.argv[1]))]
@@ -77,7 +81,8 @@ i=5
 [ "$ONLY" = failover ] && WORKER_COUNTS=""
 for w in $WORKER_COUNTS; do
   PORT[cfdr-$w]=${PORTS[$i]} PORT[nginx-$w]=${PORTS[$((i + 1))]} PORT[haproxy-$w]=${PORTS[$((i + 2))]}
-  i=$((i + 3))
+  PORT[base-$w]=${PORTS[$((i + 3))]}
+  i=$((i + 4))
   cat > "$DIR/nginx-$w.conf" <<EOF
 worker_processes $w;
 pid $DIR/nginx-$w.pid;
@@ -112,6 +117,14 @@ EOF
     --primary "http://127.0.0.1:$P_OK" --secondary "http://127.0.0.1:$P_OK2" \
     --failover-codes 403,404,500,502,503,504 --access-log off >"$DIR/logs/cfdr-$w.log" 2>&1 &
   PIDS+=($!) PID[cfdr-$w]=$!
+  if [ -n "$BASELINE" ]; then
+    "$BASELINE" edge --listen "127.0.0.1:${PORT[base-$w]}" --admin 127.0.0.1:0 --workers "$w" \
+      --primary "http://127.0.0.1:$P_OK" --secondary "http://127.0.0.1:$P_OK2" \
+      --failover-codes 403,404,500,502,503,504 --access-log off >"$DIR/logs/base-$w.log" 2>&1 &
+    PIDS+=($!) PID[base-$w]=$!
+  else
+    unset "PORT[base-$w]"
+  fi
   nginx -p "$DIR" -c "$DIR/nginx-$w.conf" -g 'daemon off;' & PIDS+=($!) PID[nginx-$w]=$!
   haproxy -f "$DIR/haproxy-$w.cfg" -db >"$DIR/logs/haproxy-$w.log" 2>&1 & PIDS+=($!) PID[haproxy-$w]=$!
 done
@@ -173,9 +186,13 @@ if [ "$ONLY" != failover ]; then
 echo "wrk -t$WRK_THREADS -c$CONNS -d${SECS}s --latency, $ROUNDS rounds, order reversed every round, 1 s warm-up per run"
 for w in $WORKER_COUNTS; do
   names=("cfdr-$w" "nginx-$w" "haproxy-$w")
+  if [ -n "$BASELINE" ]; then names+=("base-$w"); fi
   for round in $(seq "$ROUNDS"); do
     order=("${names[@]}")
-    (( round % 2 == 0 )) && order=("haproxy-$w" "nginx-$w" "cfdr-$w")
+    if (( round % 2 == 0 )); then
+      order=()
+      for (( k = ${#names[@]} - 1; k >= 0; k-- )); do order+=("${names[$k]}"); done
+    fi
     for n in "${order[@]}"; do
       wrk -t"$WRK_THREADS" -c"$CONNS" -d1s "http://127.0.0.1:${PORT[$n]}/" >/dev/null
       c0=$(cpu_ticks "${PID[$n]}")
@@ -195,7 +212,7 @@ echo "== throughput and p99 (medians of $ROUNDS rounds)"
 printf '%-8s %-8s %10s %9s %9s %13s %12s %8s\n' workers proxy "req/s" "p99 ms" "CPU us/req" "cfdr/x req/s" "cfdr/x p99" errors
 for w in $WORKER_COUNTS; do
   c_rps=$(echo "${R_RPS[cfdr-$w]}" | median) c_p99=$(echo "${R_P99[cfdr-$w]}" | median)
-  for p in cfdr nginx haproxy; do
+  for p in cfdr nginx haproxy ${BASELINE:+base}; do
     n=$p-$w
     rps=$(echo "${R_RPS[$n]}" | median) p99=$(echo "${R_P99[$n]}" | median) cpu=$(echo "${R_CPU[$n]}" | median)
     awk -v w="$w" -v p="$p" -v r="$rps" -v l="$p99" -v c="$cpu" -v cr="$c_rps" -v cl="$c_p99" -v e="${R_ERR[$n]}" \
@@ -203,6 +220,7 @@ for w in $WORKER_COUNTS; do
   done
 done
 echo "(cfdr/x req/s >= 1 and cfdr/x p99 <= 1 mean cfdr is at least as good as x)"
+if [ -n "$BASELINE" ]; then echo "(base: $BASELINE)"; fi
 fi
 [ "$ONLY" = throughput ] && exit 0
 

@@ -2,16 +2,27 @@
  * edge: see edge.h. The I/O around edge_failover_next().
  *
  * One request's life (struct edge_req): evhttp hands the complete viewer request to on_request();
- * the body is copied so that it can be re-sent; start_attempt() configures a curl easy handle and
- * adds it to the worker's multi. The multi is driven from libevent like hiperfifo.c
- * (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION). An attempt ends in one of three ways:
- *  - header_cb() sees the complete final header block: the decision says deliver (the viewer
- *    reply starts and write_cb() streams the body) or fail over (the callback returns 0, curl
- *    aborts, and transfer_done() starts the next attempt);
- *  - curl reports an error before that (connect refused or timed out, connection reset):
- *    transfer_done() classifies it and asks the decision;
- *  - our response timer fires (armed when the request goes out, see prereq_cb(), and re-armed by
- *    every byte received): the transfer is removed and the decision asked.
+ * the body is copied so that it can be re-sent; start_attempt() sends it to the origin the route
+ * says, with one of two clients:
+ *  - http:// origins (the common case, and every local origin): libevent's own HTTP client.
+ *    ev_start_attempt() takes a kept-alive connection from the worker's pool for that origin
+ *    (struct edge_conn) or a new one and calls evhttp_make_request(); evhttp writes the request,
+ *    parses the response and calls ev_header_cb() (the decision: deliver, or fail over on the
+ *    status), ev_chunk_cb() (body pieces, moved to the viewer without a copy) and ev_done_cb().
+ *    CloudFront's two timeouts are the edge's own timer (evhttp has one timeout for everything):
+ *    the connection timeout until the first request bytes leave (conn_out_cb), then the response
+ *    timeout, pushed back by every read from the origin (conn_in_cb). A request on a kept-alive
+ *    connection that the origin closed before answering is re-sent once on a new connection
+ *    without counting as a failed attempt. A connection given up (timeout, viewer gone,
+ *    unfinished response) is closed and freed on the next turn of the loop (conn_kill), never
+ *    inside its own callbacks.
+ *  - https:// origins: libcurl's multi interface driven from libevent like hiperfifo.c
+ *    (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION), for TLS and certificate checks. header_cb() sees
+ *    the final header block (deliver, or return 0 so that curl aborts and transfer_done() goes
+ *    on), write_cb() streams the body, transfer_done() classifies curl's errors; the response
+ *    timer is armed in prereq_cb().
+ * Either way the decision (edge_failover_next()) says what comes next: deliver, retry the same
+ * origin, fail over, or answer 502/504 (send_error()).
  * libevent owns the evhttp_request once evhttp_send_reply*()/evhttp_send_reply_end() was called;
  * until then we own it and watch its connection (closecb, and, for requests not answered within
  * EDGE_WATCH_DELAY_MS, a peek for EOF while the origin is being tried, because evhttp does not
@@ -19,24 +30,20 @@
  *
  * Throughput notes (measured on 2 cores, profiles in docs/BENCHMARKS.md):
  *  - epoll changes are batched per loop iteration (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
- *  - request objects are pooled per worker together with everything a request needs (its curl
- *    easy handle, its timers, buffers and header list), so that a request in the steady state
- *    allocates nothing of ours;
- *  - the origin request's header list is built in the request's own memory (curl_slist nodes
- *    pointing into one buffer) instead of two allocations per header;
- *  - an origin socket keeps its read watch while its connection sits in curl's cache, so a reused
- *    connection costs no epoll change; the watch goes when curl closes the socket
- *    (CURLOPT_CLOSESOCKETFUNCTION) or when the idle connection becomes readable (closed by the
- *    origin: curl notices at reuse);
+ *  - the origin request and the viewer reply go out in the loop turn that makes them
+ *    (send_now()): no write-event round trip, and the write event evhttp asks for is dropped in
+ *    the same turn (no epoll change);
+ *  - the origin's response headers move to the viewer reply (no copy, no allocation);
+ *  - request objects are pooled per worker together with what a request needs (timers,
+ *    buffers; for https, a curl easy handle and a header list built in the request's memory);
  *  - the response timeout is one timer per attempt on a libevent common timeout (O(1)), pushed
  *    back lazily: bytes arriving only record the time, the timer re-arms itself for the rest;
  *  - metrics are per worker (one writer each, no locked instructions, no shared cache lines) and
  *    summed when read; the access log line and its timestamp are only built when there is a log;
  *  - viewer sockets have TCP_NODELAY (set on the listening socket, inherited by accepted ones).
- * Origin connections are cached by curl (up to 1024 per worker) and checked by curl before
- * reuse. A response that fails over on its status is read to its end when its body is small
+ * A response that fails over on its status is read to its end when its body is small
  * (Content-Length up to EDGE_DRAIN_MAX) and arrives within EDGE_DRAIN_MS, so that its connection
- * stays open; otherwise the transfer is aborted, which closes the connection.
+ * stays open; otherwise its connection is closed.
  */
 #include "edge_int.h"
 
@@ -76,6 +83,28 @@
 
 struct edge;
 struct edge_worker;
+struct edge_req;
+
+/* An origin connection of the evhttp client (http:// origins): one TCP connection at a time,
+ * kept alive in its worker's per-origin pool between requests. The evhttp callbacks of the
+ * requests made on it get the edge_conn, never the edge_req: a request that gave the
+ * connection up (timeout, viewer gone) sets req to NULL and later callbacks see that. */
+struct edge_conn {
+    struct edge_conn *next; /* in the worker's idle pool for the origin, or its dead list */
+    struct edge_worker *w;
+    struct evhttp_connection *evcon;
+    struct evbuffer_cb_entry *in_cb, *out_cb;
+    struct edge_req *req; /* the request using it now; NULL when idle or dead */
+    int origin;
+};
+
+/* Where an origin is: parsed once from its URL. https:// origins go through libcurl. */
+struct edge_target {
+    int https;
+    int port;
+    char host[256];
+    char prefix[EDGE_URL_MAX]; /* the URL's path without a trailing '/' ("" for none) */
+};
 
 struct edge_attempt_log {
     int role, origin, attempt;
@@ -106,6 +135,14 @@ struct edge_req {
     char client[INET6_ADDRSTRLEN];
     struct timespec t_wall; /* the request's arrival, for the access log */
     int in_multi, easy_ready;
+    /* the evhttp client (http:// origins), per attempt */
+    enum evhttp_cmd_type cmd;
+    struct edge_conn *conn; /* the origin connection of the attempt, NULL when none */
+    int reused;             /* conn was open before this attempt (kept alive) */
+    int silent_retried;     /* the attempt was re-sent once on a fresh connection */
+    int in_make, sync_done; /* evhttp_make_request() running / it ended the attempt */
+    int got_head;           /* the final response header block arrived */
+    enum evhttp_request_error oerr;
     struct edge_position pos;
     struct edge_attempt_log attempts[EDGE_MAX_ATTEMPTS];
     int nattempts;
@@ -160,6 +197,13 @@ struct edge_worker {
     int nidle;
     struct edge_metrics metrics; /* this worker's counters (it is their only writer) */
     struct edge_sock *socks;     /* by descriptor, nsocks long */
+    /* the evhttp client: idle kept-alive connections per origin, and connections to free */
+    struct edge_conn *pool[EDGE_MAX_ORIGINS];
+    size_t npool[EDGE_MAX_ORIGINS];
+    struct edge_conn *dead;
+    struct event *reap_ev;
+    const struct timeval *conn_tv[EDGE_MAX_ORIGINS]; /* common timeouts: connection timeouts */
+    struct timeval conn_tv_plain[EDGE_MAX_ORIGINS];
     int nsocks;
     const struct timeval *resp_tv[EDGE_MAX_ORIGINS]; /* common timeouts: response timeouts */
     const struct timeval *watch_tv;
@@ -174,6 +218,8 @@ struct edge {
     struct edge_routes routes;
     char via[300];
     size_t max_body, watermark;
+    size_t pool_max; /* idle connections kept per worker and origin */
+    struct edge_target targets[EDGE_MAX_ORIGINS];
     void (*access_log)(void *ud, const char *json_line);
     void *access_log_ud;
     const struct cfdr_log *log;
@@ -390,11 +436,20 @@ static void write_access_log(struct edge_req *r, double dur_ms)
     buf_free(&b);
 }
 
+static void conn_kill(struct edge_conn *c);
+
+/* Ends the current attempt's transfer, whichever client runs it; the evhttp connection is
+ * closed (its response is unfinished). */
 static void remove_transfer(struct edge_req *r)
 {
     if (r->in_multi) {
         curl_multi_remove_handle(r->w->multi, r->easy);
         r->in_multi = 0;
+    }
+    if (r->conn) {
+        struct edge_conn *c = r->conn;
+        r->conn = NULL;
+        conn_kill(c);
     }
     if (r->resp_timer)
         evtimer_del(r->resp_timer);
@@ -492,13 +547,11 @@ static struct edge_req *req_get(struct edge_worker *w)
         buf_init(&r->hdrs[i].text, 2 * BUF_MAX_SMALL);
         buf_init(&r->hdrs[i].nodes, BUF_MAX_DOC);
     }
-    r->easy = curl_easy_init();
     r->resp_timer = evtimer_new(w->base, resp_timeout_cb, r);
     r->watch = event_new(w->base, -1, EV_READ, watch_cb, r); /* descriptor set per request */
     r->watch_timer = evtimer_new(w->base, watch_start_cb, r);
     r->chunk = evbuffer_new();
-    if (!r->easy || !r->resp_timer || !r->watch || !r->watch_timer || !r->chunk ||
-        easy_configure(r) != CURLE_OK) {
+    if (!r->resp_timer || !r->watch || !r->watch_timer || !r->chunk) {
         req_destroy(r);
         return NULL;
     }
@@ -631,24 +684,25 @@ static void send_error(struct edge_req *r, int code, enum edge_outcome outcome)
     finish(r);
 }
 
-/* Sends what is queued for the viewer now instead of on the next turn of the loop (MSG_NOSIGNAL:
- * a viewer that has gone must not raise SIGPIPE). A short or failed send, or a buffer libevent
- * does not let us drain, leaves the rest to the bufferevent, as usual. Returns -1 if bytes sent
- * could not be taken off the buffer (cannot happen after the check below); the connection must
- * then be dropped, or they would go out twice. */
-static int send_queued(struct bufferevent *bev)
+/* Sends what is queued on a socket bufferevent now instead of on the next turn of the loop
+ * (MSG_NOSIGNAL: a peer that has gone must not raise SIGPIPE), the way the bufferevent's own
+ * write callback does it: a socket bufferevent keeps the front of its output frozen except
+ * while it writes, so the sent bytes are drained with the front unfrozen for that moment.
+ * A short or failed send leaves the rest to the bufferevent, as usual. Returns -1 if bytes sent
+ * could not be taken off the buffer (cannot happen); the connection must then be dropped, or
+ * they would go out twice. *emptied (may be NULL) says whether the buffer is empty after. */
+static int send_now(struct bufferevent *bev, int *emptied)
 {
     struct evbuffer *out = bufferevent_get_output(bev);
     struct evbuffer_iovec v[8];
     struct iovec iov[8];
     struct msghdr mh;
-    int n;
+    int n, frozen, rc;
     ssize_t sent;
 
-    /* Draining nothing from a non-empty buffer fails exactly when its front is frozen: libevent
-     * unfreezes it when evhttp gives the bufferevent its socket and freezes it again after the
-     * bufferevent's own first write. Then the write is left to the bufferevent. */
-    if (evbuffer_get_length(out) == 0 || evbuffer_drain(out, 0) != 0)
+    if (emptied)
+        *emptied = evbuffer_get_length(out) == 0;
+    if (evbuffer_get_length(out) == 0)
         return 0;
     n = evbuffer_peek(out, -1, NULL, v, 8);
     if (n <= 0)
@@ -665,7 +719,16 @@ static int send_queued(struct bufferevent *bev)
     sent = sendmsg(bufferevent_getfd(bev), &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (sent <= 0)
         return 0; /* full, or an error the bufferevent meets again and reports */
-    return evbuffer_drain(out, (size_t)sent) == 0 ? 0 : -1;
+    /* draining nothing fails exactly when the front is frozen */
+    frozen = evbuffer_drain(out, 0) != 0;
+    if (frozen)
+        evbuffer_unfreeze(out, 1);
+    rc = evbuffer_drain(out, (size_t)sent) == 0 ? 0 : -1;
+    if (frozen)
+        evbuffer_freeze(out, 1);
+    if (emptied)
+        *emptied = rc == 0 && evbuffer_get_length(out) == 0;
+    return rc;
 }
 
 /* The origin died or stalled after the reply started: nothing can be fixed, so the viewer's
@@ -678,7 +741,7 @@ static void abort_viewer(struct edge_req *r)
         struct bufferevent *bev = evhttp_connection_get_bufferevent(r->vcon);
         /* best effort: what is queued (at least the header block) goes out before the close,
          * so that the viewer sees a truncated response rather than no response */
-        send_queued(bev);
+        send_now(bev, NULL);
         evhttp_connection_set_closecb(r->vcon, NULL, NULL);
         /* frees the request that is still attached to it */
         evhttp_connection_free(r->vcon);
@@ -734,6 +797,8 @@ static void watch_start_cb(evutil_socket_t fd, short what, void *arg)
 /* ---------------------------------------------------------------- attempts */
 
 static void start_attempt(struct edge_req *r);
+static void deliver_end(struct edge_req *r);
+static void chunk_written(struct evhttp_connection *evcon, void *arg);
 
 static void record_attempt(struct edge_req *r, enum edge_result res, int status)
 {
@@ -824,6 +889,14 @@ static void resp_timeout_cb(evutil_socket_t fd, short what, void *arg)
         proceed(r, r->pending, r->pending_reason);
         return;
     }
+    if (!r->connected) {
+        /* the evhttp client's connection timeout (curl's is its own): the connection is
+         * given up and the attempt counts as a failed connection attempt */
+        remove_transfer(r);
+        step = decide(r, EDGE_ATTEMPT_CONNECT_FAILED, 0, &why);
+        proceed(r, step, why);
+        return;
+    }
     if (idle_ms + 1 < o->response_timeout_ms) {
         struct timeval tv;
         ms_timeval(o->response_timeout_ms - idle_ms, &tv);
@@ -852,7 +925,10 @@ static int prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primar
     return CURL_PREREQFUNC_OK;
 }
 
-/* The origin's header block is complete and the decision says deliver: start the viewer reply. */
+static int reply_start(struct edge_req *r, const char *origin_via, int has_length);
+
+/* The origin's header block (curl: NUL-separated lines in resp_hdrs) is complete and the
+ * decision says deliver: start the viewer reply. */
 static int begin_reply(struct edge_req *r)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->vreq);
@@ -860,7 +936,6 @@ static int begin_reply(struct edge_req *r)
     const char *connection = NULL;
     const char *origin_via = NULL;
     int has_length = 0;
-    char via[600];
 
     evhttp_clear_headers(out);
     /* First pass: find Connection, which names more hop-by-hop headers. */
@@ -891,6 +966,15 @@ static int begin_reply(struct edge_req *r)
         }
         *colon = ':';
     }
+    return reply_start(r, origin_via, has_length);
+}
+
+/* The viewer reply's common part, once the origin's headers are in its output headers. */
+static int reply_start(struct edge_req *r, const char *origin_via, int has_length)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->vreq);
+    char via[600];
+
     if (origin_via)
         snprintf(via, sizeof(via), "%.280s, %s", origin_via, r->w->e->via);
     else
@@ -1048,7 +1132,15 @@ static void chunk_written(struct evhttp_connection *evcon, void *arg)
     struct edge_req *r = arg;
 
     (void)evcon;
-    if (!r->paused || !r->in_multi)
+    if (!r->paused)
+        return;
+    if (r->conn) {
+        r->paused = 0;
+        arm_resp_timer(r);
+        bufferevent_enable(evhttp_connection_get_bufferevent(r->conn->evcon), EV_READ);
+        return;
+    }
+    if (!r->in_multi)
         return;
     r->paused = 0;
     arm_resp_timer(r);
@@ -1173,13 +1265,22 @@ static CURLcode easy_prepare(struct edge_req *r)
     return cc;
 }
 
-static void start_attempt(struct edge_req *r)
+/* An attempt on an https:// origin, through libcurl's multi interface. */
+static void curl_start_attempt(struct edge_req *r)
 {
     struct edge *e = r->w->e;
     int role = r->pos.on_secondary;
     int oi = r->route->origin[role];
     const struct edge_origin *o = &e->routes.cfg.origins[oi];
     CURLcode cc = CURLE_OK;
+
+    if (!r->easy) {
+        r->easy = curl_easy_init();
+        if (!r->easy) {
+            send_error(r, 502, EDGE_OUT_502);
+            return;
+        }
+    }
 
     r->connected = 0;
     r->status = 0;
@@ -1224,6 +1325,25 @@ static void start_attempt(struct edge_req *r)
     r->in_multi = 1;
 }
 
+/* The origin's response is complete and streamed: the viewer's reply ends. */
+static void deliver_end(struct edge_req *r)
+{
+    struct evhttp_connection *vcon = r->vcon;
+    struct evhttp_request *vreq = r->vreq;
+
+    /* counted and logged before the viewer can see the end of the reply */
+    evhttp_connection_set_closecb(vcon, NULL, NULL);
+    r->vreq = NULL;
+    finish(r);
+    /* The reply goes out now rather than on the next turn of the loop, so that
+     * evhttp_send_reply_end() finds the output empty and goes straight back to reading the
+     * next request: one epoll change and one loop turn fewer, and the reply leaves sooner. */
+    if (send_now(evhttp_connection_get_bufferevent(vcon), NULL) == 0)
+        evhttp_send_reply_end(vreq);
+    else
+        evhttp_connection_free(vcon); /* frees vreq with it */
+}
+
 /* curl finished (or aborted) the current attempt. */
 static void transfer_done(struct edge_req *r, CURLcode res)
 {
@@ -1237,23 +1357,10 @@ static void transfer_done(struct edge_req *r, CURLcode res)
         return;
     }
     if (r->streaming) {
-        if (res != CURLE_OK) {
+        if (res != CURLE_OK)
             abort_viewer(r);
-            return;
-        }
-        struct evhttp_connection *vcon = r->vcon;
-        struct evhttp_request *vreq = r->vreq;
-        /* counted and logged before the viewer can see the end of the reply */
-        evhttp_connection_set_closecb(vcon, NULL, NULL);
-        r->vreq = NULL;
-        finish(r);
-        /* The reply goes out now rather than on the next turn of the loop, so that
-         * evhttp_send_reply_end() finds the output empty and goes straight back to reading the
-         * next request: one epoll change and one loop turn fewer, and the reply leaves sooner. */
-        if (send_queued(evhttp_connection_get_bufferevent(vcon)) == 0)
-            evhttp_send_reply_end(vreq);
         else
-            evhttp_connection_free(vcon); /* frees vreq with it */
+            deliver_end(r);
         return;
     }
     if (r->has_pending) {
@@ -1280,6 +1387,501 @@ static void transfer_done(struct edge_req *r, CURLcode res)
     }
     step = decide(r, kind, 0, &why);
     proceed(r, step, why);
+}
+
+/* ---------------------------------------------------------------- the evhttp origin client */
+
+/* Frees the connections given up since the last turn of the loop. They are never freed from
+ * inside one of their own callbacks (evhttp goes on using the request and the connection after
+ * calling us); conn_kill() only detaches them and schedules this. */
+static void conn_free(struct edge_conn *c)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+
+    evbuffer_remove_cb_entry(bufferevent_get_input(bev), c->in_cb);
+    evbuffer_remove_cb_entry(bufferevent_get_output(bev), c->out_cb);
+    evhttp_connection_free(c->evcon); /* frees a request still queued on it, without callbacks */
+    free(c);
+}
+
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct edge_worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    while (w->dead) {
+        struct edge_conn *c = w->dead;
+        w->dead = c->next;
+        conn_free(c);
+    }
+}
+
+/* Gives a connection up: nothing more goes out on it, its callbacks are ignored from now on, and
+ * it is closed and freed on the next turn of the loop. */
+static void conn_kill(struct edge_conn *c)
+{
+    struct edge_worker *w = c->w;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+    struct evbuffer *out = bufferevent_get_output(bev);
+
+    c->req = NULL;
+    bufferevent_disable(bev, EV_READ | EV_WRITE);
+    /* the request body is referenced, not copied: it must not go out after the request ends */
+    evbuffer_drain(out, evbuffer_get_length(out));
+    c->next = w->dead;
+    w->dead = c;
+    event_active(w->reap_ev, EV_READ, 0);
+}
+
+/* Bytes from the origin: a sign of life for the response timeout (any bytes, header lines
+ * included, as CloudFront's "response timeout" counts the time between reads). */
+static void conn_in_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct edge_conn *c = arg;
+
+    (void)b;
+    if (info->n_added && c->req)
+        c->req->t_activity = now_s();
+}
+
+/* Request bytes left for the origin: the connection is established. The connection timer
+ * becomes the response timer. (A reset drains the buffer too, but after closing the socket.) */
+static void conn_out_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct edge_conn *c = arg;
+    struct edge_req *r = c->req;
+
+    (void)b;
+    if (!info->n_deleted || !r || r->connected ||
+        bufferevent_getfd(evhttp_connection_get_bufferevent(c->evcon)) < 0)
+        return;
+    r->connected = 1;
+    arm_resp_timer(r);
+}
+
+static struct edge_conn *conn_new(struct edge_worker *w, int oi)
+{
+    const struct edge_target *t = &w->e->targets[oi];
+    struct edge_conn *c = calloc(1, sizeof(*c));
+    struct timeval never = {86400, 0};
+    struct bufferevent *bev;
+
+    if (!c)
+        return NULL;
+    c->w = w;
+    c->origin = oi;
+    c->evcon = evhttp_connection_base_new(w->base, NULL, t->host, (ev_uint16_t)t->port);
+    if (!c->evcon) {
+        free(c);
+        return NULL;
+    }
+    /* evhttp has one timeout for connecting, reading and writing; the edge keeps its own
+     * connection and response timers (CloudFront's two settings), so evhttp's is set out of
+     * the way: it only closes a connection idle in the pool for that long */
+    evhttp_connection_set_timeout_tv(c->evcon, &never);
+    evhttp_connection_set_max_headers_size(c->evcon, BUF_MAX_SMALL);
+    bev = evhttp_connection_get_bufferevent(c->evcon);
+    c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), conn_in_cb, c);
+    c->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), conn_out_cb, c);
+    if (!c->in_cb || !c->out_cb) {
+        if (c->in_cb)
+            evbuffer_remove_cb_entry(bufferevent_get_input(bev), c->in_cb);
+        evhttp_connection_free(c->evcon);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A kept-alive connection to the origin (*reused = 1), or a new one. Pooled connections the
+ * origin has closed meanwhile (evhttp notices an idle connection's close) are dropped. */
+static struct edge_conn *conn_get(struct edge_worker *w, int oi, int fresh, int *reused)
+{
+    struct edge_conn *c;
+
+    while (!fresh && (c = w->pool[oi])) {
+        w->pool[oi] = c->next;
+        w->npool[oi]--;
+        c->next = NULL;
+        if (bufferevent_getfd(evhttp_connection_get_bufferevent(c->evcon)) >= 0) {
+            *reused = 1;
+            return c;
+        }
+        conn_kill(c);
+    }
+    *reused = 0;
+    return conn_new(w, oi);
+}
+
+/* Back to the pool after a complete response, unless evhttp closed it (Connection: close, an
+ * HTTP/1.0 origin) or the pool is full. */
+static void conn_put(struct edge_conn *c)
+{
+    struct edge_worker *w = c->w;
+
+    c->req = NULL;
+    if (w->stopped || w->npool[c->origin] >= w->e->pool_max ||
+        bufferevent_getfd(evhttp_connection_get_bufferevent(c->evcon)) < 0) {
+        conn_kill(c);
+        return;
+    }
+    c->next = w->pool[c->origin];
+    w->pool[c->origin] = c;
+    w->npool[c->origin]++;
+}
+
+/* The origin request's headers: the viewer's minus hop-by-hop ones, Host set to the origin's,
+ * Via, X-Amz-Cf-Id and X-Forwarded-For added, Content-Length for the body. */
+static int ev_build_headers(struct edge_req *r, int role, struct evkeyvalq *out)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(r->vreq);
+    const char *connection = evhttp_find_header(in, "Connection");
+    const char *via = evhttp_find_header(in, "Via");
+    const char *xff = evhttp_find_header(in, "X-Forwarded-For");
+    struct edge *e = r->w->e;
+    struct evkeyval *kv;
+    char line[1024];
+    int rc = 0;
+
+    TAILQ_FOREACH(kv, in, next)
+    {
+        if (is_hop(kv->key, connection) || strcasecmp(kv->key, "host") == 0 ||
+            strcasecmp(kv->key, "expect") == 0 || strcasecmp(kv->key, "content-length") == 0 ||
+            strcasecmp(kv->key, "via") == 0 || strcasecmp(kv->key, "x-forwarded-for") == 0 ||
+            strcasecmp(kv->key, "x-amz-cf-id") == 0)
+            continue;
+        rc |= evhttp_add_header(out, kv->key, kv->value);
+    }
+    rc |= evhttp_add_header(out, "Host", e->routes.host[r->route->origin[role]]);
+    if (via && *via) {
+        if ((size_t)snprintf(line, sizeof(line), "%s, %s", via, e->via) >= sizeof(line))
+            return -1;
+        rc |= evhttp_add_header(out, "Via", line);
+    } else {
+        rc |= evhttp_add_header(out, "Via", e->via);
+    }
+    rc |= evhttp_add_header(out, "X-Amz-Cf-Id", r->id);
+    if (xff && *xff) {
+        if ((size_t)snprintf(line, sizeof(line), "%s, %s", xff, r->client) >= sizeof(line))
+            return -1;
+        rc |= evhttp_add_header(out, "X-Forwarded-For", line);
+    } else {
+        rc |= evhttp_add_header(out, "X-Forwarded-For", r->client);
+    }
+    if (sends_body(r)) {
+        snprintf(line, sizeof(line), "%zu", buf_len(&r->body));
+        rc |= evhttp_add_header(out, "Content-Length", line);
+    }
+    return rc ? -1 : 0;
+}
+
+/* The origin's final header block is complete and the decision says deliver: its headers move
+ * (no copy) from the origin response to the viewer reply, minus the hop-by-hop ones. */
+static int ev_begin_reply(struct edge_req *r, struct evhttp_request *oreq)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(oreq);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->vreq);
+    const char *connection = evhttp_find_header(in, "Connection");
+    const char *origin_via = NULL;
+    int has_length = 0;
+    struct evkeyval *kv, *next;
+
+    evhttp_clear_headers(out);
+    for (kv = TAILQ_FIRST(in); kv; kv = next) {
+        next = TAILQ_NEXT(kv, next);
+        if (is_hop(kv->key, connection) || strcasecmp(kv->key, "x-cache") == 0 ||
+            strcasecmp(kv->key, "x-amz-cf-id") == 0)
+            continue;
+        if (strcasecmp(kv->key, "via") == 0) {
+            origin_via = kv->value; /* stays in the origin response until reply_start() */
+            continue;
+        }
+        if (strcasecmp(kv->key, "content-length") == 0) {
+            /* copied: evhttp reads the body by it after this callback */
+            has_length = 1;
+            if (evhttp_add_header(out, kv->key, kv->value) != 0)
+                return -1;
+            continue;
+        }
+        TAILQ_REMOVE(in, kv, next);
+        TAILQ_INSERT_TAIL(out, kv, next);
+    }
+    return reply_start(r, origin_via, has_length);
+}
+
+/* A response that fails over is read to its end, rather than dropped with its connection, when
+ * its body is known to be small. */
+static int ev_can_drain(struct edge_req *r, struct evhttp_request *oreq)
+{
+    const char *cl;
+    char *end;
+    unsigned long long n;
+
+    if (r->head || r->status == 204 || r->status == 304)
+        return 1;
+    cl = evhttp_find_header(evhttp_request_get_input_headers(oreq), "Content-Length");
+    if (!cl || !*cl)
+        return 0;
+    errno = 0;
+    n = strtoull(cl, &end, 10);
+    return errno == 0 && *end == '\0' && n <= EDGE_DRAIN_MAX;
+}
+
+static int ev_header_cb(struct evhttp_request *oreq, void *arg)
+{
+    struct edge_conn *c = arg;
+    struct edge_req *r = c->req;
+    const char *reason;
+    enum edge_reason why;
+    enum edge_step step;
+    int code;
+
+    if (!r || r->viewer_gone || !r->vreq)
+        return -1;
+    code = evhttp_request_get_response_code(oreq);
+    if (code >= 100 && code < 200) {
+        /* An informational block (103 Early Hints, an unasked 100 Continue): the final one
+         * follows. evhttp only waits for another block after a 100 with a request body still to
+         * send; it is told this is a 100 and given the write event it then waits for. */
+        evhttp_clear_headers(evhttp_request_get_input_headers(oreq));
+        oreq->response_code = 100;
+        bufferevent_trigger(evhttp_connection_get_bufferevent(c->evcon), EV_WRITE,
+                            BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+        return 0;
+    }
+    r->got_head = 1;
+    r->status = code;
+    reason = evhttp_request_get_response_code_line(oreq);
+    snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason : "");
+    step = decide(r, EDGE_ATTEMPT_RESPONSE, r->status, &why);
+    if (step == EDGE_STEP_DELIVER) {
+        if (ev_begin_reply(r, oreq) == 0)
+            return 0;
+        r->has_pending = 1;
+        r->pending_error = 502;
+        return -1;
+    }
+    r->has_pending = 1;
+    r->pending = step;
+    r->pending_reason = why;
+    if (ev_can_drain(r, oreq)) {
+        /* read the small body, so that the connection stays open for the next request, but
+         * wait no longer than EDGE_DRAIN_MS for it (resp_timeout_cb) */
+        r->draining = 1;
+        evtimer_add(r->resp_timer, &r->w->drain_tv);
+        return 0;
+    }
+    return -1; /* evhttp closes the connection; ev_done_cb() carries out the step */
+}
+
+/* A piece of the response body: moved (no copy) to the viewer's output. When that holds more
+ * than the watermark, the origin connection stops being read until it drains (chunk_written). */
+static void ev_chunk_cb(struct evhttp_request *oreq, void *arg)
+{
+    struct edge_conn *c = arg;
+    struct edge_req *r = c->req;
+    struct evbuffer *in = evhttp_request_get_input_buffer(oreq);
+    size_t len = evbuffer_get_length(in), queued;
+    struct bufferevent *vbev;
+
+    if (!r || r->draining || !r->streaming || !r->vreq || r->head)
+        return; /* evhttp drops what is left in the buffer */
+    vbev = evhttp_connection_get_bufferevent(r->vcon);
+    evhttp_send_reply_chunk_with_cb(r->vreq, in, chunk_written, r);
+    r->bytes += len;
+    queued = evbuffer_get_length(bufferevent_get_output(vbev));
+    edge_metrics_high_water(&r->w->metrics, queued);
+    if (queued > r->w->e->watermark) {
+        /* the viewer is slower than the origin; the response timer stops meanwhile (it
+         * measures the origin, not the viewer) */
+        r->paused = 1;
+        evtimer_del(r->resp_timer);
+        bufferevent_disable(evhttp_connection_get_bufferevent(c->evcon), EV_READ);
+    }
+}
+
+static void ev_error_cb(enum evhttp_request_error error, void *arg)
+{
+    struct edge_conn *c = arg;
+
+    if (c->req)
+        c->req->oerr = error;
+}
+
+static void ev_start_attempt(struct edge_req *r, int fresh);
+
+/* The attempt on c ended: a complete response (ok), or evhttp gave up (connect failure, the
+ * connection closed or reset, an unreadable response, or the header callback refused it). */
+static void ev_attempt_end(struct edge_req *r, int ok)
+{
+    struct edge_conn *c = r->conn;
+    enum edge_reason why;
+    enum edge_step step;
+
+    r->conn = NULL;
+    evtimer_del(r->resp_timer);
+    if (ok)
+        conn_put(c);
+    else
+        conn_kill(c);
+    if (r->streaming) {
+        if (ok)
+            deliver_end(r);
+        else
+            abort_viewer(r);
+        return;
+    }
+    if (r->has_pending) {
+        if (r->pending_error)
+            send_error(r, r->pending_error, EDGE_OUT_502);
+        else
+            proceed(r, r->pending, r->pending_reason);
+        return;
+    }
+    if (ok) {
+        send_error(r, 502, EDGE_OUT_502); /* cannot happen: a response goes through the above */
+        return;
+    }
+    /* A kept-alive connection that the origin closed as the request went out: the request is
+     * re-sent once on a new connection, and that is not a failed attempt (what browsers and
+     * proxies do; the origin never saw the request). */
+    if (r->reused && !r->got_head && !r->silent_retried) {
+        r->silent_retried = 1;
+        ev_start_attempt(r, 1);
+        return;
+    }
+    if (r->oerr == EVREQ_HTTP_INVALID_HEADER && r->connected) {
+        record_attempt(r, EDGE_RES_RESPONSE, 0); /* an unreadable or too large header block */
+        send_error(r, 502, EDGE_OUT_502);
+        return;
+    }
+    /* No response. A refused or failed connect is retried; so is a connection that broke after
+     * the request went out, for methods that may be re-sent. A POST whose connection broke
+     * after sending cannot be re-sent (the origin may have acted on it): 502 at once. */
+    if (r->connected && !r->idempotent) {
+        record_attempt(r, EDGE_RES_CONNECT_FAILED, 0);
+        send_error(r, 502, EDGE_OUT_502);
+        return;
+    }
+    step = decide(r, EDGE_ATTEMPT_CONNECT_FAILED, 0, &why);
+    proceed(r, step, why);
+}
+
+/* evhttp's request callback: oreq is NULL when the connection failed (error in ev_error_cb),
+ * has response code 0 when the connect failed, and is a complete response otherwise. */
+static void ev_done_cb(struct evhttp_request *oreq, void *arg)
+{
+    struct edge_conn *c = arg;
+    struct edge_req *r = c->req;
+    int ok = oreq && evhttp_request_get_response_code(oreq) > 0;
+
+    if (!r)
+        return; /* given up already */
+    if (r->in_make) {
+        /* a synchronous failure inside evhttp_make_request(): ev_start_attempt() goes on */
+        r->sync_done = 1;
+        return;
+    }
+    ev_attempt_end(r, ok);
+}
+
+/* An attempt on an http:// origin, through libevent's own HTTP client: a kept-alive connection
+ * from the pool (fresh: a new one), the viewer's request re-sent with the edge's headers. */
+static void ev_start_attempt(struct edge_req *r, int fresh)
+{
+    struct edge_worker *w = r->w;
+    int role = r->pos.on_secondary;
+    int oi = r->route->origin[role];
+    const struct edge_target *t = &w->e->targets[oi];
+    struct evhttp_request *oreq;
+    struct edge_conn *c;
+    const char *uri = r->target;
+    int reused = 0, rc;
+
+    r->got_head = 0;
+    r->oerr = 0;
+    c = conn_get(w, oi, fresh, &reused);
+    if (!c) {
+        send_error(r, 502, EDGE_OUT_502);
+        return;
+    }
+    oreq = evhttp_request_new(ev_done_cb, c);
+    if (!oreq || ev_build_headers(r, role, evhttp_request_get_output_headers(oreq)) != 0 ||
+        (buf_len(&r->body) > 0 &&
+         evbuffer_add_reference(evhttp_request_get_output_buffer(oreq), buf_str(&r->body),
+                                buf_len(&r->body), NULL, NULL) != 0)) {
+        if (oreq)
+            evhttp_request_free(oreq);
+        conn_put(c);
+        send_error(r, 502, EDGE_OUT_502);
+        return;
+    }
+    if (t->prefix[0]) {
+        buf_reset(&r->url);
+        if (buf_adds(&r->url, t->prefix) || buf_adds(&r->url, r->target)) {
+            evhttp_request_free(oreq);
+            conn_put(c);
+            send_error(r, 400, EDGE_OUT_BAD_REQUEST);
+            return;
+        }
+        uri = buf_str(&r->url);
+    }
+    evhttp_request_set_header_cb(oreq, ev_header_cb);
+    evhttp_request_set_chunked_cb(oreq, ev_chunk_cb);
+    evhttp_request_set_error_cb(oreq, ev_error_cb);
+    c->req = r;
+    r->conn = c;
+    r->reused = reused;
+    r->connected = reused;
+    if (reused)
+        arm_resp_timer(r);
+    else
+        evtimer_add(r->resp_timer, w->conn_tv[oi]); /* the connection timeout */
+    r->in_make = 1;
+    r->sync_done = 0;
+    rc = evhttp_make_request(c->evcon, oreq, r->cmd, uri);
+    r->in_make = 0;
+    if (rc == 0 && reused && !r->sync_done) {
+        /* The request goes out now rather than on the next turn of the loop (the write event
+         * evhttp has just asked for is then dropped in the same turn: no epoll change); when
+         * all of it went, evhttp is told so, as the bufferevent's own write would tell it, and
+         * starts waiting for the response. */
+        struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+        int emptied = 0;
+        if (send_now(bev, &emptied) == 0 && emptied)
+            bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS);
+    }
+    if (rc != 0) {
+        /* evhttp could not even start (no socket): a failed connection attempt. (The request
+         * is evhttp's: it frees it or leaves it on the connection, which is freed with it.) */
+        r->sync_done = 1;
+    }
+    if (r->sync_done) {
+        r->sync_done = 0;
+        ev_attempt_end(r, 0);
+    }
+}
+
+static void start_attempt(struct edge_req *r)
+{
+    int oi = r->route->origin[r->pos.on_secondary];
+
+    r->connected = 0;
+    r->status = 0;
+    r->draining = 0;
+    r->has_pending = 0;
+    r->pending_error = 0;
+    r->silent_retried = 0;
+    r->t_attempt = now_s();
+    if (r->nattempts >= EDGE_MAX_ATTEMPTS) {
+        send_error(r, 502, EDGE_OUT_502); /* cannot happen with attempts <= 3 */
+        return;
+    }
+    if (r->w->e->targets[oi].https)
+        curl_start_attempt(r);
+    else
+        ev_start_attempt(r, 0);
 }
 
 /* ---------------------------------------------------------------- curl <-> libevent */
@@ -1481,7 +2083,8 @@ static void on_request(struct evhttp_request *vreq, void *arg)
     r->vreq = vreq;
     r->vcon = evhttp_request_get_connection(vreq);
     r->t_start = now_s();
-    r->method = method_name(evhttp_request_get_command(vreq));
+    r->cmd = evhttp_request_get_command(vreq);
+    r->method = method_name(r->cmd);
     r->idempotent = edge_failover_method_idempotent(r->method);
     r->head = strcmp(r->method, "HEAD") == 0;
     r->pos.attempt = 1;
@@ -1617,6 +2220,40 @@ static cfdr_code listen_socket(const char *addr, const char *what, int reuseport
     return CFDR_OK;
 }
 
+/* An origin URL (validated already: http(s)://authority[/path]) split for the evhttp client. */
+static cfdr_code target_parse(const char *url, struct edge_target *t, cfdr_err *err)
+{
+    struct evhttp_uri *u = evhttp_uri_parse(url);
+    const char *scheme, *host, *path;
+    size_t n;
+
+    memset(t, 0, sizeof(*t));
+    if (!u)
+        return err_set(err, CFDR_E_CONFIG, "origin URL \"%s\" cannot be parsed", url);
+    scheme = evhttp_uri_get_scheme(u);
+    host = evhttp_uri_get_host(u);
+    path = evhttp_uri_get_path(u);
+    t->https = scheme && strcasecmp(scheme, "https") == 0;
+    t->port = evhttp_uri_get_port(u);
+    if (t->port <= 0)
+        t->port = t->https ? 443 : 80;
+    if (!host || !*host || strlen(host) >= sizeof(t->host) ||
+        (path && strlen(path) >= sizeof(t->prefix))) {
+        evhttp_uri_free(u);
+        return err_set(err, CFDR_E_CONFIG, "origin URL \"%s\": unusable host or path", url);
+    }
+    memcpy(t->host, host, strlen(host) + 1);
+    if (path) {
+        n = strlen(path);
+        while (n > 0 && path[n - 1] == '/')
+            n--;
+        memcpy(t->prefix, path, n);
+        t->prefix[n] = '\0';
+    }
+    evhttp_uri_free(u);
+    return CFDR_OK;
+}
+
 /* Aborts everything in flight on a worker and frees its resources (on its own thread). */
 static void worker_teardown(struct edge_worker *w)
 {
@@ -1642,6 +2279,20 @@ static void worker_teardown(struct edge_worker *w)
         req_destroy(r);
     }
     w->nidle = 0;
+    for (size_t i = 0; i < EDGE_MAX_ORIGINS; i++)
+        while (w->pool[i]) {
+            struct edge_conn *c = w->pool[i];
+            w->pool[i] = c->next;
+            conn_free(c);
+        }
+    while (w->dead) {
+        struct edge_conn *c = w->dead;
+        w->dead = c->next;
+        conn_free(c);
+    }
+    if (w->reap_ev)
+        event_free(w->reap_ev);
+    w->reap_ev = NULL;
     if (w->multi)
         curl_multi_cleanup(w->multi); /* closes the cached connections: closesocket_cb() */
     w->multi = NULL;
@@ -1706,6 +2357,10 @@ static cfdr_code worker_init(struct edge *e, struct edge_worker *w, struct event
         w->resp_tv[i] = event_base_init_common_timeout(w->base, &w->resp_tv_plain[i]);
         if (!w->resp_tv[i])
             w->resp_tv[i] = &w->resp_tv_plain[i];
+        ms_timeval(e->routes.cfg.origins[i].connection_timeout_ms, &w->conn_tv_plain[i]);
+        w->conn_tv[i] = event_base_init_common_timeout(w->base, &w->conn_tv_plain[i]);
+        if (!w->conn_tv[i])
+            w->conn_tv[i] = &w->conn_tv_plain[i];
     }
     ms_timeval(EDGE_DRAIN_MS, &w->drain_tv);
     ms_timeval(EDGE_WATCH_DELAY_MS, &w->watch_tv_plain);
@@ -1715,7 +2370,8 @@ static cfdr_code worker_init(struct edge *e, struct edge_worker *w, struct event
     w->multi = curl_multi_init();
     w->http = evhttp_new(w->base);
     w->curl_timer = evtimer_new(w->base, curl_timer_cb, w);
-    if (!w->multi || !w->http || !w->curl_timer)
+    w->reap_ev = event_new(w->base, -1, 0, reap_cb, w);
+    if (!w->multi || !w->http || !w->curl_timer || !w->reap_ev)
         return err_set(err, CFDR_E_NOMEM, "edge: out of memory starting worker %d", w->index);
     if (curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, multi_socket_fn) ||
         curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w) ||
@@ -1821,6 +2477,12 @@ cfdr_code edge_new(struct event_base *base, const struct edge_options *o, struct
              o->node_id ? o->node_id : "local");
     e->max_body = o->max_body_bytes ? o->max_body_bytes : 16u * 1024u * 1024u;
     e->watermark = o->stream_watermark ? o->stream_watermark : 1024u * 1024u;
+    e->pool_max = o->origin_keepalive ? o->origin_keepalive : 1024u;
+    for (size_t i = 0; i < e->routes.cfg.norigins; i++)
+        if ((rc = target_parse(e->routes.cfg.origins[i].url, &e->targets[i], err))) {
+            edge_free(e);
+            return rc;
+        }
     e->access_log = o->access_log;
     e->access_log_ud = o->access_log_ud;
     e->log = o->log;

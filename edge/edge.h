@@ -2,17 +2,21 @@
  * edge: the local edge proxy, an HTTP proxy that mirrors CloudFront's origin-group failover.
  *
  * Viewers talk HTTP/1.x to an evhttp listener; every request is routed by the first matching
- * cache behaviour to an origin or an origin group and forwarded with libcurl's multi interface
- * on the same libevent loop (the pattern of curl's docs/examples/hiperfifo.c). After every attempt
+ * cache behaviour to an origin or an origin group and forwarded on the same libevent loop: to
+ * http:// origins with libevent's own HTTP client (evhttp_make_request() on connections kept
+ * alive in a per-worker, per-origin pool of at most options.origin_keepalive idle ones), to
+ * https:// origins with libcurl's multi interface (the pattern of curl's
+ * docs/examples/hiperfifo.c), which brings TLS and certificate checks. After every attempt
  * the edge asks edge_failover_next() (edge/failover.h) what to do and does exactly that: deliver,
  * retry the same origin, fail over to the secondary, or answer 502/504 itself. Response bodies
  * stream with backpressure (the origin transfer pauses while the viewer's output buffer is above
  * a watermark), so memory stays flat whatever the size of the response.
  *
  * Threads: one worker = one event loop + one evhttp (its own SO_REUSEPORT socket on the shared
- * port) + one CURLM. Worker 0 runs on the caller's event_base; workers 1..N-1 (options.workers > 1)
- * run on their own threads and bases, created by edge_new() and joined by edge_free(). Metrics
- * are shared between workers with C11 atomics; the access-log callback is serialised by a mutex.
+ * port) + its origin connection pools + one CURLM. Worker 0 runs on the caller's event_base;
+ * workers 1..N-1 (options.workers > 1) run on their own threads and bases, created by edge_new()
+ * and joined by edge_free(). Metrics are shared between workers with C11 atomics; the access-log
+ * callback is serialised by a mutex.
  *
  * Ownership: edge_new() copies everything it needs from the options and the config (the caller
  * may free them afterwards); edge_free() stops listening, aborts every in-flight transfer, closes
@@ -134,6 +138,7 @@ struct edge_options {
     const char *node_id;              /* Via: 1.1 <node_id>.cfdr.local (cfdr-edge); NULL=local */
     size_t max_body_bytes;            /* request bodies kept for re-sending; 0 = 16 MiB */
     size_t stream_watermark;          /* pause the origin above this many queued bytes; 0=1MiB */
+    size_t origin_keepalive; /* idle origin connections kept per worker and origin; 0 = 1024 */
     /* One JSON line per request (no newline). Called on worker threads, serialised. */
     void (*access_log)(void *ud, const char *json_line);
     void *access_log_ud;
