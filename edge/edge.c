@@ -1745,8 +1745,8 @@ static void ev_attempt_end(struct edge_req *r, int ok)
     }
     /* A kept-alive connection that the origin closed as the request went out: the request is
      * re-sent once on a new connection, and that is not a failed attempt (what browsers and
-     * proxies do; the origin never saw the request). */
-    if (r->reused && !r->got_head && !r->silent_retried) {
+     * proxies do for requests that may be re-sent; others never use a kept-alive one). */
+    if (r->reused && r->idempotent && !r->got_head && !r->silent_retried) {
         r->silent_retried = 1;
         ev_start_attempt(r, 1);
         return;
@@ -1801,7 +1801,10 @@ static void ev_start_attempt(struct edge_req *r, int fresh)
 
     r->got_head = 0;
     r->oerr = 0;
-    c = conn_get(w, oi, fresh, &reused);
+    /* A request that must not be sent twice (POST, PATCH) never rides a kept-alive connection:
+     * an origin closing one as the request goes out cannot say whether it acted on it, so
+     * only a fresh connection lets a failure mean what it says. */
+    c = conn_get(w, oi, fresh || !r->idempotent, &reused);
     if (!c) {
         send_error(r, 502, EDGE_OUT_502);
         return;

@@ -329,6 +329,50 @@ static void test_origin_closes_kept_alive_connection(void **state)
     porigin_stop(&s);
 }
 
+/* A request that must not be sent twice never rides a kept-alive connection (an origin closing
+ * one as it goes out cannot say whether it acted on it): each POST on a behaviour that allows it
+ * gets a connection of its own, while GETs keep sharing one. */
+static void test_post_never_uses_a_kept_alive_connection(void **state)
+{
+    struct porigin p, s;
+    struct tedge t;
+    struct edge_behavior *b;
+    char url[160];
+    cfdr_err err;
+    (void)state;
+    porigin_start(&p, 0, 0, 0);
+    porigin_start(&s, 0, 0, 0);
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(edge_config_simple(&t.cfg, p.url, "us-east-1", s.url, "us-west-2", codes, 4, 1,
+                                        1000, 2000, &err),
+                     CFDR_OK);
+    t.cfg.behaviors[1] = t.cfg.behaviors[0]; /* the default stays last */
+    b = &t.cfg.behaviors[0];
+    snprintf(b->path_pattern, sizeof(b->path_pattern), "/api*");
+    snprintf(b->target, sizeof(b->target), "primary");
+    b->methods = EDGE_METHODS_ALL;
+    t.cfg.nbehaviors = 2;
+    assert_int_equal(tedge_start(&t), CFDR_OK);
+    snprintf(url, sizeof(url), "%s/api", t.url);
+    for (int i = 0; i < 3; i++)
+        get_ok_from_primary(&t);
+    assert_int_equal(atomic_load(&p.accepted), 1);
+    for (int i = 0; i < 3; i++) {
+        struct tresp r;
+        http_req("POST", url, NULL, "", 0, 5000, &r);
+        assert_int_equal(r.rc, CURLE_OK);
+        assert_int_equal(r.status, 200);
+        tresp_free(&r);
+        assert_int_equal(atomic_load(&p.accepted), 2 + i);
+    }
+    get_ok_from_primary(&t); /* the GETs' kept-alive connection is still there */
+    assert_int_equal(atomic_load(&p.accepted), 4);
+    assert_int_equal(atomic_load(&s.accepted), 0);
+    tedge_stop(&t);
+    porigin_stop(&p);
+    porigin_stop(&s);
+}
+
 /* With origin_keepalive 2, 8 requests in flight at once need 8 connections, and when they are
  * done the edge keeps 2 open and closes the other 6; the next 8 at once reuse those 2 and open 6.
  * edge_free() closes the kept ones. */
@@ -561,6 +605,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connections_reused_across_requests),
+        cmocka_unit_test(test_post_never_uses_a_kept_alive_connection),
         cmocka_unit_test(test_origin_closes_kept_alive_connection),
         cmocka_unit_test(test_pool_keeps_at_most_its_limit),
         cmocka_unit_test(test_slow_viewer_of_100mb_holds_the_origin),
