@@ -13,9 +13,10 @@
  *    the connection timeout until the first request bytes leave (conn_out_cb), then the response
  *    timeout, pushed back by every read from the origin (conn_in_cb). A request on a kept-alive
  *    connection that the origin closed before answering is re-sent once on a new connection
- *    without counting as a failed attempt. A connection given up (timeout, viewer gone,
- *    unfinished response) is closed and freed on the next turn of the loop (conn_kill), never
- *    inside its own callbacks.
+ *    without counting as a failed attempt; requests that must not be sent twice (POST, PATCH)
+ *    always take a new connection, so they are never re-sent that way. A connection given up
+ * (timeout, viewer gone, unfinished response) is closed and freed on the next turn of the loop
+ * (conn_kill), never inside its own callbacks.
  *  - https:// origins: libcurl's multi interface driven from libevent like hiperfifo.c
  *    (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION), for TLS and certificate checks. header_cb() sees
  *    the final header block (deliver, or return 0 so that curl aborts and transfer_done() goes
