@@ -25,14 +25,16 @@
  *                            0 < F <= 1 (e.g. 0.01: the 60 s CloudFront interval becomes 0.6 s)
  *   CFDR_EDGE_URL_OVERRIDE=U drills probe U (e.g. http://127.0.0.1:8080/, a local edge in
  *                            front of local stand-ins) instead of https://<distribution domain>/
- *   CFDR_PRIMARY_URL_OVERRIDE=U, CFDR_SECONDARY_URL_OVERRIDE=U
- *                            drills probe U directly instead of https://<ServiceUrl>/ of that
- *                            service (the local stand-ins behind the test endpoint)
+ *   CFDR_PRIMARY_URL_OVERRIDE=U
+ *                            drills probe U directly instead of https://<ServiceUrl>/ of the
+ *                            primary service (the local stand-in behind the test endpoint)
  *
  * Which origin served a probe: the drill compares the drill.served_by_header response header
  * with the two regions. App Runner's public sample image sends no such header: the drill then
- * infers it from direct probes of both services (https://<ServiceUrl>/, drills/servedby), which
- * also show when the primary really stopped serving after PauseService (asynchronous).
+ * infers it from direct probes of the primary service only (https://<ServiceUrl>/,
+ * drills/servedby, primary-health), which also show when the primary really stopped serving
+ * after PauseService (asynchronous). The secondary is never probed directly: its requests are
+ * the metric of the failover alarm.
  *
  * --dry-run: every request is printed (signed, secrets redacted) by the transport's dry-run sink
  * on stdout and none is sent; waits that depend on answers are skipped and say so; the state is
@@ -1006,8 +1008,9 @@ static cfdr_code aws_edge(struct provider *p, struct provider_edge *out, cfdr_er
     if (!(override && *override))
         app_say(p->app,
                 "  which origin served each probe comes from the %s response header "
-                "(drill.served_by_header) when the services send it, else from probing both "
-                "services directly",
+                "(drill.served_by_header) when the services send it, else from probing the "
+                "primary service directly (the secondary is never probed directly: its requests "
+                "are what the failover alarm watches)",
                 p->cfg->drill.served_by_header);
     if (override && *override) {
         if (strncmp(override, "http://", 7) != 0 && strncmp(override, "https://", 8) != 0)
@@ -1025,25 +1028,28 @@ static cfdr_code aws_edge(struct provider *p, struct provider_edge *out, cfdr_er
     }
     snprintf(out->primary_value, sizeof(out->primary_value), "%s", p->cfg->primary.region);
     snprintf(out->secondary_value, sizeof(out->secondary_value), "%s", p->cfg->secondary.region);
-    for (int i = 0; i < 2; i++) {
-        const char *which = i == 0 ? "primary" : "secondary";
-        const char *host = jstr(state_resource(p->st, "service", which), "host");
-        const char *ov =
-            getenv(i == 0 ? "CFDR_PRIMARY_URL_OVERRIDE" : "CFDR_SECONDARY_URL_OVERRIDE");
-        char *dst = i == 0 ? out->primary_url : out->secondary_url;
+    /* Only the primary is probed directly (to see when PauseService took effect, and to tell
+     * the origins apart by the primary's health when the services send no header). A direct
+     * request to the secondary would count in AWS/AppRunner Requests of the secondary, which is
+     * exactly what <project>-failover-active alarms on: every drill would page on-call. So
+     * secondary_url stays empty and fingerprinting (which needs both) is for --local only. */
+    out->secondary_url[0] = '\0';
+    {
+        const char *host = jstr(state_resource(p->st, "service", "primary"), "host");
+        const char *ov = getenv("CFDR_PRIMARY_URL_OVERRIDE");
         if (ov && *ov) {
             if (strncmp(ov, "http://", 7) != 0 && strncmp(ov, "https://", 8) != 0)
                 return err_set(err, CFDR_E_USAGE,
-                               "CFDR_%s_URL_OVERRIDE='%.200s' is not an http(s) URL; it is a "
-                               "test hook: unset it",
-                               i == 0 ? "PRIMARY" : "SECONDARY", ov);
+                               "CFDR_PRIMARY_URL_OVERRIDE='%.200s' is not an http(s) URL; it is "
+                               "a test hook: unset it",
+                               ov);
             app_warn(p->app,
-                     "CFDR_%s_URL_OVERRIDE is set (a TEST HOOK): probing %s directly instead "
-                     "of the %s service",
-                     i == 0 ? "PRIMARY" : "SECONDARY", ov, which);
-            snprintf(dst, sizeof(out->primary_url), "%s", ov);
+                     "CFDR_PRIMARY_URL_OVERRIDE is set (a TEST HOOK): probing %s directly "
+                     "instead of the primary service",
+                     ov);
+            snprintf(out->primary_url, sizeof(out->primary_url), "%s", ov);
         } else if (host) {
-            snprintf(dst, sizeof(out->primary_url), "https://%s/", host);
+            snprintf(out->primary_url, sizeof(out->primary_url), "https://%s/", host);
         }
     }
     return CFDR_OK;
