@@ -1396,15 +1396,16 @@ static cfdr_code aws_destroy(struct provider *p, int delete_services, size_t *re
 /* ---- alarms (PRODUCT.md section 5; docs/ALARMS.md, "AWS mode") ----
  *
  * What alarms_setup records, each the moment AWS returns it:
- *   kind "alarm_topic", id <region>: name, region, arn (one SNS topic per region that holds an
- *       alarm: alarm actions must be same-region);
- *   kind "alarm_subscription", id <region>:<protocol>:<12 hex of the endpoint's SHA-256>:
- *       region, topic_arn, protocol, endpoint_shown (a URL cut to scheme and host: webhook URLs
- *       carry tokens), arn, pending;
- *   kind "monitoring_subscription", id <distribution id>: distribution_id, enabled;
- *   kind "alarm", id <alarm name>: name, region, arn, metric.
- * Re-running reads first (ListSubscriptionsByTopic, DescribeAlarms, GetMonitoringSubscription)
- * and writes only what is missing or differs, so a second run sends no mutating request.
+ *   kind "alarm_topic", id <region>:<name>: name, region, arn (one SNS topic per region that holds
+ * an alarm: alarm actions must be same-region); kind "alarm_subscription", id
+ * <region>:<protocol>:<12 hex of the endpoint's SHA-256>: region, topic_arn, protocol,
+ * endpoint_shown (a URL cut to scheme and host: webhook URLs carry tokens), arn, pending; kind
+ * "monitoring_subscription", id <distribution id>: distribution_id, enabled; kind "alarm", id
+ * <region>:<alarm name>: name, region, arn, metric. Alarms and topics are found by their region and
+ * name fields (record_id, find_record), never overwritten by a namesake in another region; destroy
+ * removes every one recorded. Re-running reads first (ListSubscriptionsByTopic, DescribeAlarms,
+ * GetMonitoringSubscription) and writes only what is missing or differs, so a second run sends no
+ * mutating request.
  */
 
 #define ALARM_TOPIC_SUFFIX "-alarms"
@@ -1451,9 +1452,43 @@ static void endpoint_shown(const char *endpoint, char *out, size_t n)
              *end ? "/..." : "");
 }
 
+/* A recorded alarm or topic is keyed by region and name: the same name in another region is
+ * another resource (after a change of the secondary's region, say), and overwriting its record
+ * would lose it. Its "name" field (older records: the id) and "region" field say which. */
+static const char *record_name(json_object *r)
+{
+    return jstr(r, "name") ? jstr(r, "name") : jstr(r, "id");
+}
+
+static json_object *find_record(struct provider *p, const char *kind, const char *region,
+                                const char *name)
+{
+    for (size_t i = 0; i < state_resource_count(p->st); i++) {
+        json_object *r = state_resource_at(p->st, i);
+        const char *k = jstr(r, "kind"), *rg = jstr(r, "region"), *nm = record_name(r);
+        if (k && rg && nm && strcmp(k, kind) == 0 && strcmp(rg, region) == 0 &&
+            strcmp(nm, name) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* The id to record (kind, region, name) under: the existing record's, else <region>:<name>. */
+static void record_id(struct provider *p, const char *kind, const char *region, const char *name,
+                      char *id, size_t n)
+{
+    json_object *r = find_record(p, kind, region, name);
+    if (r && jstr(r, "id"))
+        snprintf(id, n, "%s", jstr(r, "id"));
+    else
+        snprintf(id, n, "%s:%s", region, name);
+}
+
 static const char *alarm_topic_arn(struct provider *p, const char *region)
 {
-    return jstr(state_resource(p->st, "alarm_topic", region), "arn");
+    char name[CONFIG_PROJECT_MAX + 16];
+    snprintf(name, sizeof(name), "%s" ALARM_TOPIC_SUFFIX, p->cfg->project);
+    return jstr(find_record(p, "alarm_topic", region, name), "arn");
 }
 
 /* The regions that hold an alarm: the secondary's (failover) and us-east-1 (edge). */
@@ -1491,6 +1526,19 @@ static cfdr_code alarm_wants(struct provider *p, struct alarm_want w[2], cfdr_er
     struct cw_alarm *a;
 
     memset(w, 0, 2 * sizeof(*w));
+    if (sec) {
+        /* the failover alarm watches the recorded secondary (its ServiceID); one in another
+         * region or of another name would be a new alarm beside the old one */
+        const char *name = jstr(sec, "name"), *region = jstr(sec, "region");
+        if (!name || !region || strcmp(name, c->secondary.service) != 0 ||
+            strcmp(region, c->secondary.region) != 0)
+            return err_set(err, CFDR_E_CONFIG,
+                           "%s records %s (%s) as the secondary service, and cfdr.json says %s "
+                           "(%s); the failover alarm watches the recorded one: run cfdr destroy "
+                           "with the old configuration first, or use another --state-dir",
+                           p->st->path, name ? name : "another service", region ? region : "?",
+                           c->secondary.service, c->secondary.region);
+    }
     if ((!did || !sid) && !impl(p)->dry_run)
         return err_set(err, CFDR_E_NOTFOUND,
                        "%s records no %s; the alarms watch the secondary service and the "
@@ -1577,6 +1625,7 @@ static cfdr_code ensure_topic(struct provider *p, const char *region,
     const char *rec = alarm_topic_arn(p, region);
     const struct sns_tag tag = {CF_PROJECT_TAG, p->cfg->project};
     char name[CONFIG_PROJECT_MAX + 16], arn[SNS_ARN_SIZE];
+    char id[CONFIG_REGION_MAX + CONFIG_PROJECT_MAX + 24];
     struct aws_error ae;
     json_object *f, *o;
     cfdr_code rc;
@@ -1608,7 +1657,8 @@ static cfdr_code ensure_topic(struct provider *p, const char *region,
     json_object_object_add(f, "name", json_object_new_string(name));
     json_object_object_add(f, "region", json_object_new_string(region));
     json_object_object_add(f, "arn", json_object_new_string(arn));
-    if ((rc = put(p, "alarm_topic", region, f, err)))
+    record_id(p, "alarm_topic", region, name, id, sizeof(id));
+    if ((rc = put(p, "alarm_topic", id, f, err)))
         return rc;
 done:
     o = json_object_new_object();
@@ -1772,7 +1822,7 @@ static cfdr_code ensure_alarm(struct provider *p, const struct alarm_want *w, js
     struct cw_alarm_list l = {0};
     const struct cw_alarm *have;
     struct aws_error ae;
-    char what[64] = "";
+    char what[64] = "", id[CONFIG_REGION_MAX + CW_NAME_SIZE + 2];
     const char *did = "unchanged";
     json_object *f, *o;
     cfdr_code rc;
@@ -1807,7 +1857,8 @@ static cfdr_code ensure_alarm(struct provider *p, const struct alarm_want *w, js
                                                       : "AWS/CloudFront 5xxErrorRate"));
     if (have && have->arn[0])
         json_object_object_add(f, "arn", json_object_new_string(have->arn));
-    rc = put(p, "alarm", w->a->name, f, err);
+    record_id(p, "alarm", w->region, w->a->name, id, sizeof(id));
+    rc = put(p, "alarm", id, f, err);
     if (!rc) {
         o = alarm_json(w->a, w->region);
         json_object_object_add(o, "action", json_object_new_string(did));
@@ -1993,19 +2044,19 @@ static cfdr_code aws_alarms_status(struct provider *p, json_object *out, cfdr_er
         app_say(p->app, "  no alarm is recorded in %s: run cfdr alarms setup", p->st->path);
     for (size_t i = 0; i < n && !rc; i++) {
         json_object *r = state_resource(p->st, "alarm", ids[i]), *o;
-        const char *region = jstr(r, "region"), *names[1] = {ids[i]};
+        const char *region = jstr(r, "region"), *name = record_name(r), *names[1] = {name};
         struct cw_alarm_list l = {0};
         const struct cw_alarm *a;
         struct aws_error ae;
 
-        if (!region)
+        if (!region || !name)
             continue;
         rc = cw_describe_alarms(impl(p)->t, region, names, 1, NULL, 0, &l, &ae, err);
         if (rc) {
-            err_wrap(err, "reading alarm %s in %s", ids[i], region);
+            err_wrap(err, "reading alarm %s in %s", name, region);
             break;
         }
-        a = cw_alarm_list_find(&l, ids[i]);
+        a = cw_alarm_list_find(&l, name);
         if (a) {
             o = alarm_json(a, region);
             json_object_object_add(o, "state", json_object_new_string(a->state));
@@ -2014,7 +2065,7 @@ static cfdr_code aws_alarms_status(struct provider *p, json_object *out, cfdr_er
             json_object_object_add(o, "exists", json_object_new_boolean(1));
         } else {
             o = json_object_new_object();
-            json_object_object_add(o, "name", json_object_new_string(ids[i]));
+            json_object_object_add(o, "name", json_object_new_string(name));
             json_object_object_add(o, "region", json_object_new_string(region));
             json_object_object_add(o, "state",
                                    json_object_new_string(impl(p)->dry_run ? "unknown" : "absent"));
@@ -2029,12 +2080,13 @@ static cfdr_code aws_alarms_status(struct provider *p, json_object *out, cfdr_er
     if (!rc)
         rc = recorded_ids(p, "alarm_topic", &ids, &n, err);
     for (size_t i = 0; i < n && !rc; i++) {
-        const char *arn = alarm_topic_arn(p, ids[i]);
+        json_object *t = state_resource(p->st, "alarm_topic", ids[i]);
+        const char *arn = jstr(t, "arn"), *region = jstr(t, "region");
         struct sns_subscription_list subs = {0};
         struct aws_error ae;
-        if (!arn)
+        if (!arn || !region)
             continue;
-        rc = sns_list_subscriptions(impl(p)->t, ids[i], arn, &subs, &ae, err);
+        rc = sns_list_subscriptions(impl(p)->t, region, arn, &subs, &ae, err);
         if (rc == CFDR_E_AWS && aws_code_is(&ae, SNS_ERR_NOT_FOUND)) {
             app_warn(p->app, "SNS topic %s is gone: run cfdr alarms setup", arn);
             rc = CFDR_OK;
@@ -2045,7 +2097,7 @@ static cfdr_code aws_alarms_status(struct provider *p, json_object *out, cfdr_er
             json_object *o = json_object_new_object();
             char shown[300];
             endpoint_shown(subs.items[k].endpoint, shown, sizeof(shown));
-            json_object_object_add(o, "region", json_object_new_string(ids[i]));
+            json_object_object_add(o, "region", json_object_new_string(region));
             json_object_object_add(o, "protocol", json_object_new_string(subs.items[k].protocol));
             json_object_object_add(o, "endpoint", json_object_new_string(shown));
             json_object_object_add(o, "confirmed", json_object_new_boolean(!subs.items[k].pending));
@@ -2070,7 +2122,7 @@ static cfdr_code aws_alarms_test(struct provider *p, const char *name, json_obje
         goto out;
     for (size_t i = 0; i < n; i++)
         snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "",
-                 ids[i]);
+                 record_name(state_resource(p->st, "alarm", ids[i])));
     if (n == 0) {
         rc = err_set(err, CFDR_E_NOTFOUND, "no alarm is recorded in %s: run cfdr alarms setup",
                      p->st->path);
@@ -2078,23 +2130,23 @@ static cfdr_code aws_alarms_test(struct provider *p, const char *name, json_obje
     }
     for (size_t i = 0; i < n && !rc; i++) {
         json_object *r = state_resource(p->st, "alarm", ids[i]), *o;
-        const char *region = jstr(r, "region"), *topic;
+        const char *region = jstr(r, "region"), *aname = record_name(r), *topic;
         struct aws_error ae;
-        if (name && strcmp(name, ids[i]) != 0)
+        if (!aname || (name && strcmp(name, aname) != 0))
             continue;
         if (!region)
             continue;
-        rc = cw_set_alarm_state(impl(p)->t, region, ids[i], "ALARM", ALARM_TEST_REASON,
+        rc = cw_set_alarm_state(impl(p)->t, region, aname, "ALARM", ALARM_TEST_REASON,
                                 "{\"cfdr\":\"alarms test\"}", &ae, err);
         if (rc == CFDR_E_AWS && aws_code_is(&ae, CW_ERR_RESOURCE_NOT_FOUND)) {
             rc = err_set(err, CFDR_E_NOTFOUND,
                          "alarm %s is recorded but CloudWatch has no such alarm in %s: run cfdr "
                          "alarms setup",
-                         ids[i], region);
+                         aname, region);
             break;
         }
         if (rc) {
-            err_wrap(err, "setting alarm %s to ALARM", ids[i]);
+            err_wrap(err, "setting alarm %s to ALARM", aname);
             break;
         }
         fired++;
@@ -2104,9 +2156,9 @@ static cfdr_code aws_alarms_test(struct provider *p, const char *name, json_obje
                     "  %s (%s) set to ALARM: its topic %s notifies every confirmed subscriber; "
                     "CloudWatch sets the real state at the next evaluation (then OK notifies "
                     "again)",
-                    ids[i], region, topic ? topic : "(not recorded)");
+                    aname, region, topic ? topic : "(not recorded)");
         o = json_object_new_object();
-        json_object_object_add(o, "name", json_object_new_string(ids[i]));
+        json_object_object_add(o, "name", json_object_new_string(aname));
         json_object_object_add(o, "region", json_object_new_string(region));
         json_object_object_add(o, "state", json_object_new_string("ALARM"));
         json_object_object_add(o, "reason", json_object_new_string(ALARM_TEST_REASON));
@@ -2128,7 +2180,7 @@ static cfdr_code alarm_resource_status(struct provider *p, const char *kind, jso
                                        json_object *o, cfdr_err *err)
 {
     if (strcmp(kind, "alarm") == 0) {
-        const char *region = jstr(r, "region"), *id = jstr(r, "id"), *names[1] = {id};
+        const char *region = jstr(r, "region"), *id = record_name(r), *names[1] = {id};
         struct cw_alarm_list l = {0};
         const struct cw_alarm *a;
         struct aws_error ae;
@@ -2171,20 +2223,21 @@ static cfdr_code destroy_alarms(struct provider *p, size_t *removed, size_t *gon
 
     rc = recorded_ids(p, "alarm", &ids, &n, err);
     for (size_t i = 0; i < n && !rc; i++) {
-        const char *region = jstr(state_resource(p->st, "alarm", ids[i]), "region");
-        const char *names[1] = {ids[i]};
+        json_object *r = state_resource(p->st, "alarm", ids[i]);
+        const char *region = jstr(r, "region"), *name = record_name(r);
+        const char *names[1] = {name};
         struct aws_error ae;
-        if (region) {
+        if (region && name) {
             rc = cw_delete_alarms(impl(p)->t, region, names, 1, &ae, err);
             if (rc == CFDR_E_AWS && aws_code_is(&ae, CW_ERR_RESOURCE_NOT_FOUND)) {
-                app_say(p->app, "  alarm %s (%s) was already gone", ids[i], region);
+                app_say(p->app, "  alarm %s (%s) was already gone", name, region);
                 (*gone)++;
                 rc = CFDR_OK;
             } else if (rc) {
-                err_wrap(err, "deleting alarm %s in %s", ids[i], region);
+                err_wrap(err, "deleting alarm %s in %s", name, region);
                 break;
             } else if (!impl(p)->dry_run) {
-                app_say(p->app, "  deleted alarm %s (%s)", ids[i], region);
+                app_say(p->app, "  deleted alarm %s (%s)", name, region);
                 (*removed)++;
             }
         }
@@ -2196,13 +2249,14 @@ static cfdr_code destroy_alarms(struct provider *p, size_t *removed, size_t *gon
     if (!rc)
         rc = recorded_ids(p, "alarm_topic", &ids, &n, err);
     for (size_t i = 0; i < n && !rc; i++) {
-        const char *arn = alarm_topic_arn(p, ids[i]);
+        json_object *t = state_resource(p->st, "alarm_topic", ids[i]);
+        const char *arn = jstr(t, "arn"), *tregion = jstr(t, "region");
         char **subs = NULL;
         size_t nsubs = 0;
         struct aws_error ae;
-        if (arn) {
+        if (arn && tregion) {
             /* DeleteTopic of a topic already deleted succeeds, as at AWS */
-            rc = sns_delete_topic(impl(p)->t, ids[i], arn, &ae, err);
+            rc = sns_delete_topic(impl(p)->t, tregion, arn, &ae, err);
             if (rc) {
                 err_wrap(err, "deleting SNS topic %s", arn);
                 break;
@@ -2214,9 +2268,11 @@ static cfdr_code destroy_alarms(struct provider *p, size_t *removed, size_t *gon
         }
         rc = recorded_ids(p, "alarm_subscription", &subs, &nsubs, err);
         for (size_t k = 0; k < nsubs && !rc; k++) {
-            const char *region =
-                jstr(state_resource(p->st, "alarm_subscription", subs[k]), "region");
-            if (region && strcmp(region, ids[i]) == 0) {
+            json_object *sr = state_resource(p->st, "alarm_subscription", subs[k]);
+            const char *sarn = jstr(sr, "topic_arn"), *region = jstr(sr, "region");
+            /* the topic's subscriptions went with it */
+            if (sarn && arn ? strcmp(sarn, arn) == 0
+                            : region && tregion && strcmp(region, tregion) == 0) {
                 if (!impl(p)->dry_run)
                     (*removed)++;
                 rc = forget(p, "alarm_subscription", subs[k], err);

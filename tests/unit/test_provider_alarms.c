@@ -411,10 +411,75 @@ static void test_alarms_lifecycle(void **state)
     }
 }
 
+/* The secondary's region changes in cfdr.json after alarms setup: setup refuses (the failover
+ * alarm watches the recorded service), and alarms and topics are recorded by region and name,
+ * so an alarm of the same name in another region is never overwritten in the state and lost:
+ * destroy removes every one. */
+static void test_alarms_secondary_moved(void **state)
+{
+    struct awsep_fx *fx = *state;
+    struct world w;
+    json_object *out, *doc, *f;
+    size_t removed = 0, gone = 0, before;
+    cfdr_err e;
+
+    world_open(&w);
+    CHECK_OK(w.p.ops->create(&w.p, 1, 0, &e));
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    json_object_put(out);
+    assert_non_null(state_resource(&w.st, "alarm", "us-west-2:dr-demo-failover-active"));
+    assert_non_null(state_resource(&w.st, "alarm", "us-east-1:dr-demo-edge-5xx"));
+    assert_non_null(state_resource(&w.st, "alarm_topic", "us-west-2:dr-demo-alarms"));
+
+    /* cfdr.json moves the secondary: refused before any request, and nothing recorded */
+    snprintf(w.cfg.secondary.region, sizeof(w.cfg.secondary.region), "eu-west-1");
+    before = awsep_count(&fx->ep, NULL);
+    out = json_object_new_object();
+    assert_int_equal(w.p.ops->alarms_setup(&w.p, out, &e), CFDR_E_CONFIG);
+    json_object_put(out);
+    assert_non_null(strstr(e.msg, "dr-demo-west (us-west-2) as the secondary service"));
+    assert_non_null(strstr(e.msg, "cfdr.json says dr-demo-west (eu-west-1)"));
+    assert_non_null(strstr(e.msg, "cfdr destroy"));
+    assert_int_equal(awsep_count(&fx->ep, NULL), before);
+    assert_int_equal(count_kind(&w.st, "alarm"), 2);
+
+    /* a secondary recorded in the new region (as after a destroy of the services and a new
+     * create): the new alarm and topic are recorded beside the old ones, not over them */
+    f = json_object_new_object();
+    json_object_object_add(f, "region", json_object_new_string("eu-west-1"));
+    CHECK_OK(state_put_resource(&w.st, "service", "secondary", f, &e));
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    json_object_put(out);
+    assert_int_equal(count_kind(&w.st, "alarm"), 3);
+    assert_int_equal(count_kind(&w.st, "alarm_topic"), 3);
+    assert_non_null(state_resource(&w.st, "alarm", "us-west-2:dr-demo-failover-active"));
+    assert_non_null(state_resource(&w.st, "alarm", "eu-west-1:dr-demo-failover-active"));
+
+    /* destroy removes everything recorded, in every region */
+    CHECK_OK(w.p.ops->destroy(&w.p, 0, &removed, &gone, &e));
+    assert_int_equal(gone, 0);
+    assert_int_equal(state_resource_count(&w.st), 0);
+    doc = awsep_control(&fx->ep, "GET", "/state", NULL);
+    assert_int_equal(json_object_object_length(jpath(doc, "services", "sns", "topics")), 0);
+    {
+        json_object_object_foreach(jpath(doc, "services", "monitoring", "alarms"), region, list)
+        {
+            if (json_object_object_length(list) != 0)
+                fail_msg("alarms left in %s after destroy", region);
+        }
+    }
+    json_object_put(doc);
+    world_close(&w);
+    awsep_check_log(fx, NULL, 0, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_alarms_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alarms_secondary_moved, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
