@@ -1748,30 +1748,38 @@ static cfdr_code ensure_subscription(struct provider *p, const char *region, con
     return CFDR_OK;
 }
 
-/* The additional CloudFront metrics. The first run creates the subscription without reading
- * (nothing is recorded, so there is none: a GET would only answer an error); later runs read
- * it and re-enable it only when it is not Enabled. */
+/* The additional CloudFront metrics. Read first, every run: CreateMonitoringSubscription also
+ * overwrites an existing subscription without saying so, so only a read tells "enabled now"
+ * from "was already enabled" (one the state does not record: a lost state, or enabled in the
+ * console). Written only when missing (NoSuchMonitoringSubscription) or not Enabled. */
 static cfdr_code ensure_monitoring(struct provider *p, json_object *out, cfdr_err *err)
 {
     const char *did =
         jstr(state_resource(p->st, "distribution", "distribution"), "distribution_id");
+    const char *how = "already enabled";
     char id[CF_ID_SIZE];
     struct aws_error ae;
     json_object *f, *o;
-    int enabled = 0, created = 0;
+    int enabled = 0, created = 0, existed = 1;
     cfdr_code rc = CFDR_OK;
 
     snprintf(id, sizeof(id), "%s", did ? did : "EDISTRIBUTIONID");
-    if (state_resource(p->st, "monitoring_subscription", id)) {
-        rc = cf_get_monitoring_subscription(impl(p)->t, id, &enabled, &ae, err);
-        if (rc == CFDR_E_AWS && aws_code_is(&ae, CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION))
-            rc = CFDR_OK;
-        if (rc)
-            return err_wrap(err, "reading the monitoring subscription of distribution %s", id);
+    rc = cf_get_monitoring_subscription(impl(p)->t, id, &enabled, &ae, err);
+    if (rc == CFDR_E_AWS && aws_code_is(&ae, CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION)) {
+        existed = 0;
+        rc = CFDR_OK;
+    }
+    if (rc)
+        return err_wrap(err, "reading the monitoring subscription of distribution %s", id);
+    if (impl(p)->dry_run) {
+        enabled = 0; /* the GET above was printed, not sent: show the write that may follow */
+        app_say(p->app, "  dry run: CreateMonitoringSubscription below is sent only when "
+                        "GetMonitoringSubscription finds no Enabled subscription");
     }
     if (!enabled) {
         rc = cf_set_monitoring_subscription(impl(p)->t, id, 1, &ae, err);
         if (rc == CFDR_E_AWS && aws_code_is(&ae, CF_ERR_MONITORING_SUBSCRIPTION_EXISTS)) {
+            existed = 1; /* appeared in between: nothing was created */
             rc = cf_get_monitoring_subscription(impl(p)->t, id, &enabled, &ae, err);
             if (!rc && !enabled)
                 rc = err_set(err, CFDR_E_AWS,
@@ -1783,11 +1791,13 @@ static cfdr_code ensure_monitoring(struct provider *p, json_object *out, cfdr_er
         if (rc)
             return err_wrap(err, "enabling the additional CloudWatch metrics of distribution %s",
                             id);
-        created = 1;
+        created = !existed;
+        how = created   ? "enabled (billed per metric by CloudWatch)"
+              : enabled ? "already enabled"
+                        : "re-enabled (it was Disabled; billed per metric by CloudWatch)";
     }
     if (!impl(p)->dry_run)
-        app_say(p->app, "  CloudFront additional metrics of distribution %s: %s", id,
-                created ? "enabled (billed per metric by CloudWatch)" : "already enabled");
+        app_say(p->app, "  CloudFront additional metrics of distribution %s: %s", id, how);
     f = json_object_new_object();
     json_object_object_add(f, "distribution_id", json_object_new_string(id));
     json_object_object_add(f, "enabled", json_object_new_boolean(1));
@@ -1977,6 +1987,11 @@ static cfdr_code aws_alarms_setup(struct provider *p, json_object *out, cfdr_err
     json_object_object_add(out, "topics", topics);
     json_object_object_add(out, "subscriptions", subs_out);
     json_object_object_add(out, "alarms", alarms);
+    /* what the notifications go to, with the same keys and meaning as the local provider's:
+     * the configured addresses (every one is subscribed on every topic) */
+    json_object_object_add(out, "period_s", json_object_new_int(p->cfg->alarms.period_s));
+    json_object_object_add(out, "webhooks", json_object_new_int((int)al->n_https));
+    json_object_object_add(out, "emails", json_object_new_int((int)al->n_email));
     if ((rc = check_alarm_period(p, err)))
         return rc;
     /* checked before anything is created */

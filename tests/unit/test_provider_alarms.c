@@ -235,6 +235,7 @@ static void test_alarms_lifecycle(void **state)
     const char *names[] = {"dr-demo-edge-5xx"};
     char service_id[64], dist_id[64], *text;
     size_t removed = 0, gone = 0, before;
+    long text_at;
     struct aws_error ae;
     cfdr_err e;
 
@@ -262,6 +263,11 @@ static void test_alarms_lifecycle(void **state)
     assert_int_equal(json_object_array_length(json_object_object_get(out, "alarms")), 2);
     assert_int_equal(json_object_array_length(json_object_object_get(out, "subscriptions")), 4);
     assert_null(strstr(json_object_to_json_string(out), "T0KEN"));
+    /* the figures cmd_alarms prints and the journal keeps, as the local provider gives them */
+    assert_int_equal(json_object_get_int(json_object_object_get(out, "webhooks")), 1);
+    assert_int_equal(json_object_get_int(json_object_object_get(out, "emails")), 1);
+    assert_int_equal(json_object_get_int(json_object_object_get(out, "period_s")), 60);
+    assert_true(json_object_get_boolean(jpath(out, "monitoring_subscription", "created", NULL)));
     json_object_put(out);
     check_alarms_in_endpoint(fx, service_id, dist_id);
     assert_int_equal(count_kind(&w.st, "alarm"), 2);
@@ -273,13 +279,29 @@ static void test_alarms_lifecycle(void **state)
     assert_null(strstr(text, "T0KEN"));
     free(text);
 
-    /* again: nothing changes */
+    /* again: nothing changes, and the monitoring subscription was already enabled */
     before = mutating_requests(fx);
     out = json_object_new_object();
     CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    assert_false(json_object_get_boolean(jpath(out, "monitoring_subscription", "created", NULL)));
     json_object_put(out);
     assert_int_equal(mutating_requests(fx), before);
     assert_int_equal(state_resource_count(&w.st), 3 + 2 + 2 + 4 + 1);
+    /* the state lost the monitoring subscription: CloudFront says it exists, and it is
+     * reported as already enabled, not as created (nor billed anew) */
+    CHECK_OK(state_remove_resource(&w.st, "monitoring_subscription", dist_id, &e));
+    fflush(w.errs);
+    text_at = ftell(w.errs);
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    assert_false(json_object_get_boolean(jpath(out, "monitoring_subscription", "created", NULL)));
+    json_object_put(out);
+    text = said(&w);
+    assert_non_null(strstr(text + text_at, "additional metrics of distribution"));
+    assert_non_null(strstr(text + text_at, "already enabled"));
+    assert_null(strstr(text + text_at, "billed"));
+    free(text);
+    assert_int_equal(count_kind(&w.st, "monitoring_subscription"), 1);
 
     /* the webhook leaves cfdr.json: while pending it stays (SNS cannot remove it), once
      * confirmed the next setup unsubscribes it in both regions */
@@ -406,8 +428,10 @@ static void test_alarms_lifecycle(void **state)
     {
         static const struct awsep_expect expected[] = {
             {"DeleteAlarms", CW_ERR_RESOURCE_NOT_FOUND, 1, NULL},
+            /* the first setup reads before it creates */
+            {"GetMonitoringSubscription", "NoSuchMonitoringSubscription", 1, NULL},
         };
-        awsep_check_log(fx, expected, 1, 0);
+        awsep_check_log(fx, expected, 2, 0);
     }
 }
 
@@ -472,7 +496,12 @@ static void test_alarms_secondary_moved(void **state)
     }
     json_object_put(doc);
     world_close(&w);
-    awsep_check_log(fx, NULL, 0, 0);
+    {
+        static const struct awsep_expect expected[] = {
+            {"GetMonitoringSubscription", "NoSuchMonitoringSubscription", 1, NULL},
+        };
+        awsep_check_log(fx, expected, 1, 0);
+    }
 }
 
 int main(void)
