@@ -1590,6 +1590,10 @@ static cfdr_code alarm_wants(struct provider *p, struct alarm_want w[2], cfdr_er
     a->threshold = EDGE_5XX_THRESHOLD_PCT;
     for (int i = 0; i < 2; i++) {
         a = w[i].a;
+        /* applied when the alarm is created: says later that cfdr made it */
+        snprintf(a->tags[0].key, sizeof(a->tags[0].key), "%s", CF_PROJECT_TAG);
+        snprintf(a->tags[0].value, sizeof(a->tags[0].value), "%s", c->project);
+        a->ntags = 1;
         a->period_s = c->alarms.period_s;
         a->evaluation_periods = 1;
         a->datapoints_to_alarm = 1;
@@ -1825,6 +1829,45 @@ static json_object *alarm_json(const struct cw_alarm *a, const char *region)
     return o;
 }
 
+/* An alarm of cfdr's name exists that the state does not record: cfdr takes it over (and destroy
+ * will delete it) only when it carries cfdr:project=<project>, i.e. cfdr created it (a state
+ * lost or re-made). Anyone else's alarm is left alone. */
+static cfdr_code check_takeover(struct provider *p, const struct alarm_want *w,
+                                const struct cw_alarm *have, cfdr_err *err)
+{
+    struct cw_tag tags[CW_MAX_TAGS];
+    char carries[CW_TAG_VALUE_SIZE + 64];
+    struct aws_error ae;
+    const char *v;
+    size_t n = 0;
+    cfdr_code rc;
+
+    rc = cw_list_tags(impl(p)->t, w->region, have->arn, tags, CW_MAX_TAGS, &n, &ae, err);
+    if (rc == CFDR_E_AWS && aws_code_is(&ae, CW_ERR_RESOURCE_NOT_FOUND_EXCEPTION))
+        return CFDR_OK; /* deleted in between: setup creates it */
+    if (rc)
+        return err_wrap(err, "reading the tags of alarm %s in %s", w->a->name, w->region);
+    v = cw_tag_value(tags, n, CF_PROJECT_TAG);
+    if (v && strcmp(v, p->cfg->project) == 0) {
+        app_say(p->app,
+                "  alarm %s (%s) exists, not recorded in state but tagged %s=%s: cfdr created "
+                "it, taken over",
+                w->a->name, w->region, CF_PROJECT_TAG, v);
+        return CFDR_OK;
+    }
+    if (v)
+        snprintf(carries, sizeof(carries), "the tag " CF_PROJECT_TAG "=%s (another project's)", v);
+    else
+        snprintf(carries, sizeof(carries), "no tag " CF_PROJECT_TAG "=%s", p->cfg->project);
+    return err_set(err, CFDR_E_CONFIG,
+                   "CloudWatch already has an alarm %s in %s (%s) that cfdr did not create: %s "
+                   "does not record it and it carries %s; cfdr will not take it over (nor "
+                   "delete it on destroy). Delete or rename that alarm if it is no longer "
+                   "wanted (aws cloudwatch delete-alarms --region %s --alarm-names %s), or give "
+                   "this project another name in cfdr.json, then run cfdr alarms setup again",
+                   w->a->name, w->region, have->arn, p->st->path, carries, w->region, w->a->name);
+}
+
 static cfdr_code ensure_alarm(struct provider *p, const struct alarm_want *w, json_object *report,
                               cfdr_err *err)
 {
@@ -1841,6 +1884,11 @@ static cfdr_code ensure_alarm(struct provider *p, const struct alarm_want *w, js
     if (rc)
         return err_wrap(err, "reading alarm %s in %s", w->a->name, w->region);
     have = cw_alarm_list_find(&l, w->a->name);
+    if (have && !find_record(p, "alarm", w->region, w->a->name) &&
+        (rc = check_takeover(p, w, have, err))) {
+        cw_alarm_list_free(&l);
+        return rc;
+    }
     if (!have || cw_alarm_differs(w->a, have, what, sizeof(what))) {
         did = have ? "updated" : "created";
         rc = cw_put_metric_alarm(impl(p)->t, w->region, w->a, &ae, err);

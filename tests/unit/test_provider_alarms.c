@@ -174,6 +174,19 @@ static int has_dimension(json_object *params, const char *name, const char *valu
     return 0;
 }
 
+/* The alarm was created with the tag cfdr:project=dr-demo. */
+static int has_project_tag(json_object *params)
+{
+    json_object *tags = json_object_object_get(params, "Tags");
+    for (size_t i = 0; i < json_object_array_length(tags); i++) {
+        json_object *t = json_object_array_get_idx(tags, i);
+        if (strcmp(awsep_str(t, "Key"), "cfdr:project") == 0 &&
+            strcmp(awsep_str(t, "Value"), "dr-demo") == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void check_alarms_in_endpoint(struct awsep_fx *fx, const char *service_id,
                                      const char *dist_id)
 {
@@ -191,6 +204,7 @@ static void check_alarms_in_endpoint(struct awsep_fx *fx, const char *service_id
     assert_string_equal(awsep_str(p, "TreatMissingData"), "notBreaching");
     assert_true(has_dimension(p, "ServiceName", "dr-demo-west"));
     assert_true(has_dimension(p, "ServiceID", service_id));
+    assert_true(has_project_tag(p));
     assert_string_equal(json_object_get_string(json_object_array_get_idx(
                             json_object_object_get(p, "AlarmActions"), 0)),
                         TOPIC_W);
@@ -205,6 +219,7 @@ static void check_alarms_in_endpoint(struct awsep_fx *fx, const char *service_id
     assert_true(json_object_get_double(json_object_object_get(p, "Threshold")) == 5.0);
     assert_true(has_dimension(p, "DistributionId", dist_id));
     assert_true(has_dimension(p, "Region", "Global"));
+    assert_true(has_project_tag(p));
     assert_string_equal(json_object_get_string(
                             json_object_array_get_idx(json_object_object_get(p, "OKActions"), 0)),
                         TOPIC_E);
@@ -504,11 +519,89 @@ static void test_alarms_secondary_moved(void **state)
     }
 }
 
+/* Someone else's alarm of the same name: PutMetricAlarm would silently replace it and destroy
+ * would delete it. Setup refuses unless the alarm carries cfdr:project=<project> (cfdr made
+ * it, and the state that recorded it was lost): then it is taken over. */
+static void test_alarms_takeover(void **state)
+{
+    struct awsep_fx *fx = *state;
+    struct world w;
+    struct cw_alarm *a = calloc(1, sizeof(*a));
+    const char *names[1] = {"dr-demo-failover-active"};
+    size_t removed = 0, gone = 0, puts;
+    json_object *out, *doc;
+    struct aws_error ae;
+    char *text;
+    cfdr_err e;
+
+    assert_non_null(a);
+    world_open(&w);
+    CHECK_OK(w.p.ops->create(&w.p, 1, 0, &e));
+    snprintf(a->name, sizeof(a->name), "dr-demo-failover-active");
+    snprintf(a->namespace_, sizeof(a->namespace_), "AWS/AppRunner");
+    snprintf(a->metric, sizeof(a->metric), "Requests");
+    snprintf(a->statistic, sizeof(a->statistic), "Sum");
+    snprintf(a->comparison, sizeof(a->comparison), "GreaterThanOrEqualToThreshold");
+    a->threshold = 7;
+    a->period_s = 300;
+    a->evaluation_periods = 1;
+    CHECK_OK(cw_put_metric_alarm(fx->t, "us-west-2", a, &ae, &e));
+    puts = awsep_count(&fx->ep, "PutMetricAlarm");
+
+    out = json_object_new_object();
+    assert_int_equal(w.p.ops->alarms_setup(&w.p, out, &e), CFDR_E_CONFIG);
+    json_object_put(out);
+    assert_non_null(strstr(e.msg, "already has an alarm dr-demo-failover-active in us-west-2"));
+    assert_non_null(strstr(e.msg, "that cfdr did not create"));
+    assert_non_null(strstr(e.msg, "no tag cfdr:project=dr-demo"));
+    assert_non_null(strstr(e.msg, "aws cloudwatch delete-alarms --region us-west-2"));
+    assert_int_equal(awsep_count(&fx->ep, "PutMetricAlarm"), puts); /* left as it was */
+    doc = awsep_control(&fx->ep, "GET", "/state", NULL);
+    assert_true(json_object_get_double(
+                    json_object_object_get(alarm_params(json_object_object_get(doc, "services"),
+                                                        "us-west-2", "dr-demo-failover-active"),
+                                           "Threshold")) == 7.0);
+    json_object_put(doc);
+    assert_null(state_resource(&w.st, "alarm", "us-west-2:dr-demo-failover-active"));
+
+    /* one that cfdr made (tagged) but the state forgot: taken over */
+    CHECK_OK(cw_delete_alarms(fx->t, "us-west-2", names, 1, &ae, &e));
+    snprintf(a->tags[0].key, sizeof(a->tags[0].key), "cfdr:project");
+    snprintf(a->tags[0].value, sizeof(a->tags[0].value), "dr-demo");
+    a->ntags = 1;
+    CHECK_OK(cw_put_metric_alarm(fx->t, "us-west-2", a, &ae, &e));
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    json_object_put(out);
+    assert_non_null(state_resource(&w.st, "alarm", "us-west-2:dr-demo-failover-active"));
+    text = said(&w);
+    assert_non_null(strstr(text, "taken over"));
+    free(text);
+    doc = awsep_control(&fx->ep, "GET", "/state", NULL);
+    assert_true(json_object_get_double(
+                    json_object_object_get(alarm_params(json_object_object_get(doc, "services"),
+                                                        "us-west-2", "dr-demo-failover-active"),
+                                           "Threshold")) == 1.0); /* cfdr's definition now */
+    json_object_put(doc);
+
+    CHECK_OK(w.p.ops->destroy(&w.p, 0, &removed, &gone, &e));
+    assert_int_equal(state_resource_count(&w.st), 0);
+    world_close(&w);
+    free(a);
+    {
+        static const struct awsep_expect expected[] = {
+            {"GetMonitoringSubscription", "NoSuchMonitoringSubscription", 1, NULL},
+        };
+        awsep_check_log(fx, expected, 1, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_alarms_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alarms_secondary_moved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alarms_takeover, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
