@@ -827,6 +827,31 @@ static cfdr_code reconcile_distribution(struct provider *p, const char *id_in,
 }
 
 /* Creates the distribution, or finds the one the state records. */
+/* --dry-run of reconcile_distribution: its read is printed, not sent, so whether cfdr.json
+ * drifted from the distribution cannot be known; print the read and say what would follow
+ * instead of an UpdateDistribution body that only the real answer could give. */
+static cfdr_code dry_run_reconcile(struct provider *p, const char *id_in, cfdr_err *err)
+{
+    struct cf_config_doc doc = {0};
+    char id[CF_ID_SIZE];
+    cfdr_code rc;
+
+    snprintf(id, sizeof(id), "%s", id_in);
+    rc = cf_get_distribution_config(impl(p)->t, id, &doc, NULL, err);
+    cf_config_doc_free(&doc);
+    if (rc)
+        return rc;
+    app_say(p->app,
+            "  dry run: a real run compares distribution %s with cfdr.json (the origins' "
+            "domains, connection attempts and timeouts, response timeout, failover status "
+            "codes) using the GetDistributionConfig answer; if they differ it says how and "
+            "sends UpdateDistribution (PUT /2020-05-31/distribution/%s/config with If-Match: "
+            "the ETag of that answer, only those members changed), then waits until Deployed. "
+            "Nothing was read here, so whether an update would follow is not known",
+            id, id);
+    return CFDR_OK;
+}
+
 static cfdr_code ensure_distribution(struct provider *p, struct cf_distribution *d, cfdr_err *err)
 {
     json_object *r = state_resource(p->st, "distribution", "distribution");
@@ -840,7 +865,7 @@ static cfdr_code ensure_distribution(struct provider *p, struct cf_distribution 
     if (id) {
         rc = cf_get_distribution(impl(p)->t, id, d, &ae, err);
         if (!rc && impl(p)->dry_run)
-            return CFDR_OK;
+            return dry_run_reconcile(p, id, err);
         if (!rc && !impl(p)->dry_run && !d->config.enabled)
             return err_set(err, CFDR_E_CONFIG,
                            "distribution %s recorded in %s is disabled (was a destroy "

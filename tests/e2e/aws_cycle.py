@@ -467,6 +467,17 @@ def lane_main(ep, cf, work, standins):
     check(open(os.path.join(work, "st", "state.json"), "rb").read() == before, "dry-run destroy left the state as it was")
     check(SECRET not in out + err, "no secret in dry-run destroy output")
 
+    # --- dry-run create with the distribution recorded: shows the reconcile read (which a real
+    # run answers before it may update) and says an update may follow; sends and changes nothing
+    drain(ep)
+    rc, out, err = cf.run(["--state-dir", "st", "--dry-run", "create"])
+    check(rc == 0 and ("/distribution/%s/config" % dist_id) in out and "dry run: not sent" in out,
+          "dry-run create prints the GetDistributionConfig of the reconcile step (%d): %s" % (rc, out[-800:]))
+    check("UpdateDistribution" in err and "If-Match" in err and "whether an update would follow is not known" in err,
+          "dry-run create says an UpdateDistribution may follow: %s" % err[-800:])
+    check(requests_log(ep) == [] and open(os.path.join(work, "st", "state.json"), "rb").read() == before,
+          "dry-run create sent and changed nothing")
+
     # --- destroy: disable, wait, delete; services left alone; zero distributions
     rc, out, err = cf.run(["--state-dir", "st", "destroy", "--yes"])
     check(rc == 0 and "1 removed, 0 already gone" in out, "destroy: %s %s" % (out, err[-1500:]))
