@@ -70,8 +70,7 @@ struct provider_ops {
      * subscriptions too. NULL when the mode has no alarms yet (the command says so). */
     cfdr_code (*alarms_setup)(struct provider *p, json_object *out, cfdr_err *err);
     cfdr_code (*alarms_status)(struct provider *p, json_object *out, cfdr_err *err);
-    cfdr_code (*alarms_test)(struct provider *p, const char *name, json_object *out,
-                             cfdr_err *err);
+    cfdr_code (*alarms_test)(struct provider *p, const char *name, json_object *out, cfdr_err *err);
     void (*close)(struct provider *p);
 };
 
