@@ -119,7 +119,7 @@ static cfdr_code check_definition(const struct cw_alarm *a, cfdr_err *err)
         return err_set(err, CFDR_E_USAGE,
                        "an alarm needs a name, namespace, metric, statistic and comparison");
     if (a->ndimensions > CW_MAX_DIMENSIONS || a->nalarm_actions > CW_MAX_ACTIONS ||
-        a->nok_actions > CW_MAX_ACTIONS)
+        a->nok_actions > CW_MAX_ACTIONS || a->ntags > CW_MAX_TAGS)
         return err_set(err, CFDR_E_USAGE,
                        "alarm %s: at most %d dimensions and %d actions of each kind", a->name,
                        CW_MAX_DIMENSIONS, CW_MAX_ACTIONS);
@@ -133,6 +133,9 @@ static cfdr_code check_definition(const struct cw_alarm *a, cfdr_err *err)
         if (empty(a->dimensions[i].name) || empty(a->dimensions[i].value))
             return err_set(err, CFDR_E_USAGE, "alarm %s: dimension %zu has no name or value",
                            a->name, i + 1);
+    for (size_t i = 0; i < a->ntags; i++)
+        if (empty(a->tags[i].key))
+            return err_set(err, CFDR_E_USAGE, "alarm %s: tag %zu has no key", a->name, i + 1);
     return CFDR_OK;
 }
 
@@ -175,6 +178,10 @@ cfdr_code cw_put_metric_alarm(struct transport *t, const char *region, const str
     query_add(&q, "ComparisonOperator", a->comparison);
     if (a->treat_missing[0])
         query_add(&q, "TreatMissingData", a->treat_missing);
+    for (size_t i = 0; i < a->ntags; i++) {
+        query_addn(&q, a->tags[i].key, "Tags.member.%zu.Key", i + 1);
+        query_addn(&q, a->tags[i].value, "Tags.member.%zu.Value", i + 1);
+    }
     rc = query_call(t, region, &q, &doc, &res, aerr, err);
     xml_doc_free(doc);
     query_free(&q);
@@ -408,4 +415,56 @@ cfdr_code cw_set_alarm_state(struct transport *t, const char *region, const char
     xml_doc_free(doc);
     query_free(&q);
     return rc;
+}
+
+/* ---- ListTagsForResource ---- */
+
+cfdr_code cw_list_tags(struct transport *t, const char *region, const char *arn,
+                       struct cw_tag *tags, size_t max, size_t *n, struct aws_error *aerr,
+                       cfdr_err *err)
+{
+    struct query_req q;
+    struct xml_doc *doc = NULL;
+    const struct xml_node *res = NULL, *m;
+    cfdr_code rc;
+
+    *n = 0;
+    if (aerr)
+        memset(aerr, 0, sizeof(*aerr));
+    if (empty(arn) || (max && !tags))
+        return err_set(err, CFDR_E_USAGE, "CloudWatch ListTagsForResource needs an ARN");
+    query_init(&q, AWS_SVC_CLOUDWATCH, "ListTagsForResource", CW_API_VERSION);
+    query_add(&q, "ResourceARN", arn);
+    rc = query_call(t, region, &q, &doc, &res, aerr, err);
+    query_free(&q);
+    if (rc || !doc) {
+        xml_doc_free(doc);
+        return rc;
+    }
+    for (m = xml_child(xml_child(res, "Tags"), "member"); m && !rc; m = xml_next(m, "member")) {
+        if (*n >= max) {
+            rc = err_set(err, CFDR_E_PARSE,
+                         "CloudWatch ListTagsForResource: more than %zu tags on %s", max, arn);
+            break;
+        }
+        rc = query_text(m, "Key", tags[*n].key, sizeof(tags[*n].key), 1, err);
+        if (!rc)
+            rc = query_text(m, "Value", tags[*n].value, sizeof(tags[*n].value), 0, err);
+        if (!rc)
+            (*n)++;
+    }
+    if (rc) {
+        *n = 0;
+        err_wrap(err, "CloudWatch ListTagsForResource: unexpected answer");
+    }
+    xml_doc_free(doc);
+    return rc;
+}
+
+const char *cw_tag_value(const struct cw_tag *tags, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(tags[i].key, key) == 0)
+            return tags[i].value;
+    return NULL;
 }

@@ -7,6 +7,10 @@
  *   DescribeAlarms   cw_describe_alarms (by names or by name prefix, every page)
  *   DeleteAlarms     cw_delete_alarms (at most CW_DELETE_MAX names per call)
  *   SetAlarmState    cw_set_alarm_state (the next evaluation sets the real state again)
+ *   ListTagsForResource  cw_list_tags (the tags of an alarm, by ARN)
+ *
+ * Tags: PutMetricAlarm sends struct cw_alarm's tags; CloudWatch applies them only when it
+ * creates the alarm (on an update they are ignored), so an alarm's tags say who created it.
  *
  * One struct, struct cw_alarm, is both what cfdr asks for (the definition fields) and what
  * DescribeAlarms answers (the definition plus the state fields), so that cw_alarm_differs can
@@ -38,6 +42,7 @@
 /* AWS error codes callers act on (struct aws_error.code). */
 #define CW_ERR_RESOURCE_NOT_FOUND "ResourceNotFound"
 #define CW_ERR_VALIDATION "ValidationError"
+#define CW_ERR_RESOURCE_NOT_FOUND_EXCEPTION "ResourceNotFoundException" /* ListTagsForResource */
 
 #define CW_MAX_DIMENSIONS 30 /* per metric */
 #define CW_MAX_ACTIONS 5     /* per action list */
@@ -45,11 +50,19 @@
 #define CW_DESCRIBE_MAX 100  /* AlarmNames per DescribeAlarms, and MaxRecords */
 #define CW_LIST_MAX_PAGES 500
 
-#define CW_NAME_SIZE 256   /* AlarmName, MetricName, Namespace, dimension names: 1-255 */
-#define CW_VALUE_SIZE 1025 /* dimension values, StateReason: 1-1024 */
-#define CW_ARN_SIZE 1601   /* AlarmArn, action ARNs: up to 1600 */
-#define CW_WORD_SIZE 64    /* enums, timestamps */
-#define CW_TEXT_SIZE 1025  /* AlarmDescription: 0-1024 */
+#define CW_NAME_SIZE 256      /* AlarmName, MetricName, Namespace, dimension names: 1-255 */
+#define CW_VALUE_SIZE 1025    /* dimension values, StateReason: 1-1024 */
+#define CW_ARN_SIZE 1601      /* AlarmArn, action ARNs: up to 1600 */
+#define CW_WORD_SIZE 64       /* enums, timestamps */
+#define CW_TEXT_SIZE 1025     /* AlarmDescription: 0-1024 */
+#define CW_MAX_TAGS 50        /* per resource */
+#define CW_TAG_KEY_SIZE 129   /* 1-128 */
+#define CW_TAG_VALUE_SIZE 257 /* 0-256 */
+
+struct cw_tag {
+    char key[CW_TAG_KEY_SIZE];
+    char value[CW_TAG_VALUE_SIZE];
+};
 
 struct cw_dimension {
     char name[CW_NAME_SIZE];
@@ -76,6 +89,10 @@ struct cw_alarm {
     size_t nalarm_actions;
     char ok_actions[CW_MAX_ACTIONS][CW_ARN_SIZE];
     size_t nok_actions;
+    /* sent by PutMetricAlarm (applied on creation only); not part of the definition that
+     * cw_alarm_differs compares, and not filled by DescribeAlarms (see cw_list_tags) */
+    struct cw_tag tags[CW_MAX_TAGS];
+    size_t ntags;
     /* what DescribeAlarms adds */
     char arn[CW_ARN_SIZE];
     char state[CW_WORD_SIZE]; /* OK, ALARM, INSUFFICIENT_DATA */
@@ -119,5 +136,15 @@ cfdr_code cw_delete_alarms(struct transport *t, const char *region, const char *
 cfdr_code cw_set_alarm_state(struct transport *t, const char *region, const char *name,
                              const char *state, const char *reason, const char *reason_data,
                              struct aws_error *aerr, cfdr_err *err);
+
+/* ListTagsForResource of the resource (an alarm) arn: its tags into tags[0..max), their number
+ * into *n (more than max is CFDR_E_PARSE). A missing alarm is CFDR_E_AWS with
+ * CW_ERR_RESOURCE_NOT_FOUND_EXCEPTION. Dry-run: *n is 0. */
+cfdr_code cw_list_tags(struct transport *t, const char *region, const char *arn,
+                       struct cw_tag *tags, size_t max, size_t *n, struct aws_error *aerr,
+                       cfdr_err *err);
+
+/* The value of tag `key` in tags[0..n), or NULL. */
+const char *cw_tag_value(const struct cw_tag *tags, size_t n, const char *key);
 
 #endif

@@ -33,7 +33,9 @@ struct provider_edge {
     char secondary_value[64];
     /* The origins themselves, for direct probes that tell them apart when they send no
      * served_by_header (PRODUCT.md section 4) and that see when the primary really went down
-     * (AWS: PauseService is asynchronous). Empty when unknown. */
+     * (AWS: PauseService is asynchronous). Empty when unknown. AWS mode leaves secondary_url
+     * empty: a direct request to the secondary counts in the metric its failover alarm
+     * watches (docs/ALARMS.md), so only local mode can fingerprint both origins. */
     char primary_url[512];
     char secondary_url[512];
 };
@@ -68,8 +70,7 @@ struct provider_ops {
      * subscriptions too. NULL when the mode has no alarms yet (the command says so). */
     cfdr_code (*alarms_setup)(struct provider *p, json_object *out, cfdr_err *err);
     cfdr_code (*alarms_status)(struct provider *p, json_object *out, cfdr_err *err);
-    cfdr_code (*alarms_test)(struct provider *p, const char *name, json_object *out,
-                             cfdr_err *err);
+    cfdr_code (*alarms_test)(struct provider *p, const char *name, json_object *out, cfdr_err *err);
     void (*close)(struct provider *p);
 };
 

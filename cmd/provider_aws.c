@@ -25,14 +25,16 @@
  *                            0 < F <= 1 (e.g. 0.01: the 60 s CloudFront interval becomes 0.6 s)
  *   CFDR_EDGE_URL_OVERRIDE=U drills probe U (e.g. http://127.0.0.1:8080/, a local edge in
  *                            front of local stand-ins) instead of https://<distribution domain>/
- *   CFDR_PRIMARY_URL_OVERRIDE=U, CFDR_SECONDARY_URL_OVERRIDE=U
- *                            drills probe U directly instead of https://<ServiceUrl>/ of that
- *                            service (the local stand-ins behind the test endpoint)
+ *   CFDR_PRIMARY_URL_OVERRIDE=U
+ *                            drills probe U directly instead of https://<ServiceUrl>/ of the
+ *                            primary service (the local stand-in behind the test endpoint)
  *
  * Which origin served a probe: the drill compares the drill.served_by_header response header
  * with the two regions. App Runner's public sample image sends no such header: the drill then
- * infers it from direct probes of both services (https://<ServiceUrl>/, drills/servedby), which
- * also show when the primary really stopped serving after PauseService (asynchronous).
+ * infers it from direct probes of the primary service only (https://<ServiceUrl>/,
+ * drills/servedby, primary-health), which also show when the primary really stopped serving
+ * after PauseService (asynchronous). The secondary is never probed directly: its requests are
+ * the metric of the failover alarm.
  *
  * --dry-run: every request is printed (signed, secrets redacted) by the transport's dry-run sink
  * on stdout and none is sent; waits that depend on answers are skipped and say so; the state is
@@ -825,6 +827,31 @@ static cfdr_code reconcile_distribution(struct provider *p, const char *id_in,
 }
 
 /* Creates the distribution, or finds the one the state records. */
+/* --dry-run of reconcile_distribution: its read is printed, not sent, so whether cfdr.json
+ * drifted from the distribution cannot be known; print the read and say what would follow
+ * instead of an UpdateDistribution body that only the real answer could give. */
+static cfdr_code dry_run_reconcile(struct provider *p, const char *id_in, cfdr_err *err)
+{
+    struct cf_config_doc doc = {0};
+    char id[CF_ID_SIZE];
+    cfdr_code rc;
+
+    snprintf(id, sizeof(id), "%s", id_in);
+    rc = cf_get_distribution_config(impl(p)->t, id, &doc, NULL, err);
+    cf_config_doc_free(&doc);
+    if (rc)
+        return rc;
+    app_say(p->app,
+            "  dry run: a real run compares distribution %s with cfdr.json (the origins' "
+            "domains, connection attempts and timeouts, response timeout, failover status "
+            "codes) using the GetDistributionConfig answer; if they differ it says how and "
+            "sends UpdateDistribution (PUT /2020-05-31/distribution/%s/config with If-Match: "
+            "the ETag of that answer, only those members changed), then waits until Deployed. "
+            "Nothing was read here, so whether an update would follow is not known",
+            id, id);
+    return CFDR_OK;
+}
+
 static cfdr_code ensure_distribution(struct provider *p, struct cf_distribution *d, cfdr_err *err)
 {
     json_object *r = state_resource(p->st, "distribution", "distribution");
@@ -838,7 +865,7 @@ static cfdr_code ensure_distribution(struct provider *p, struct cf_distribution 
     if (id) {
         rc = cf_get_distribution(impl(p)->t, id, d, &ae, err);
         if (!rc && impl(p)->dry_run)
-            return CFDR_OK;
+            return dry_run_reconcile(p, id, err);
         if (!rc && !impl(p)->dry_run && !d->config.enabled)
             return err_set(err, CFDR_E_CONFIG,
                            "distribution %s recorded in %s is disabled (was a destroy "
@@ -1006,8 +1033,9 @@ static cfdr_code aws_edge(struct provider *p, struct provider_edge *out, cfdr_er
     if (!(override && *override))
         app_say(p->app,
                 "  which origin served each probe comes from the %s response header "
-                "(drill.served_by_header) when the services send it, else from probing both "
-                "services directly",
+                "(drill.served_by_header) when the services send it, else from probing the "
+                "primary service directly (the secondary is never probed directly: its requests "
+                "are what the failover alarm watches)",
                 p->cfg->drill.served_by_header);
     if (override && *override) {
         if (strncmp(override, "http://", 7) != 0 && strncmp(override, "https://", 8) != 0)
@@ -1025,25 +1053,28 @@ static cfdr_code aws_edge(struct provider *p, struct provider_edge *out, cfdr_er
     }
     snprintf(out->primary_value, sizeof(out->primary_value), "%s", p->cfg->primary.region);
     snprintf(out->secondary_value, sizeof(out->secondary_value), "%s", p->cfg->secondary.region);
-    for (int i = 0; i < 2; i++) {
-        const char *which = i == 0 ? "primary" : "secondary";
-        const char *host = jstr(state_resource(p->st, "service", which), "host");
-        const char *ov =
-            getenv(i == 0 ? "CFDR_PRIMARY_URL_OVERRIDE" : "CFDR_SECONDARY_URL_OVERRIDE");
-        char *dst = i == 0 ? out->primary_url : out->secondary_url;
+    /* Only the primary is probed directly (to see when PauseService took effect, and to tell
+     * the origins apart by the primary's health when the services send no header). A direct
+     * request to the secondary would count in AWS/AppRunner Requests of the secondary, which is
+     * exactly what <project>-failover-active alarms on: every drill would page on-call. So
+     * secondary_url stays empty and fingerprinting (which needs both) is for --local only. */
+    out->secondary_url[0] = '\0';
+    {
+        const char *host = jstr(state_resource(p->st, "service", "primary"), "host");
+        const char *ov = getenv("CFDR_PRIMARY_URL_OVERRIDE");
         if (ov && *ov) {
             if (strncmp(ov, "http://", 7) != 0 && strncmp(ov, "https://", 8) != 0)
                 return err_set(err, CFDR_E_USAGE,
-                               "CFDR_%s_URL_OVERRIDE='%.200s' is not an http(s) URL; it is a "
-                               "test hook: unset it",
-                               i == 0 ? "PRIMARY" : "SECONDARY", ov);
+                               "CFDR_PRIMARY_URL_OVERRIDE='%.200s' is not an http(s) URL; it is "
+                               "a test hook: unset it",
+                               ov);
             app_warn(p->app,
-                     "CFDR_%s_URL_OVERRIDE is set (a TEST HOOK): probing %s directly instead "
-                     "of the %s service",
-                     i == 0 ? "PRIMARY" : "SECONDARY", ov, which);
-            snprintf(dst, sizeof(out->primary_url), "%s", ov);
+                     "CFDR_PRIMARY_URL_OVERRIDE is set (a TEST HOOK): probing %s directly "
+                     "instead of the primary service",
+                     ov);
+            snprintf(out->primary_url, sizeof(out->primary_url), "%s", ov);
         } else if (host) {
-            snprintf(dst, sizeof(out->primary_url), "https://%s/", host);
+            snprintf(out->primary_url, sizeof(out->primary_url), "https://%s/", host);
         }
     }
     return CFDR_OK;
@@ -1390,15 +1421,16 @@ static cfdr_code aws_destroy(struct provider *p, int delete_services, size_t *re
 /* ---- alarms (PRODUCT.md section 5; docs/ALARMS.md, "AWS mode") ----
  *
  * What alarms_setup records, each the moment AWS returns it:
- *   kind "alarm_topic", id <region>: name, region, arn (one SNS topic per region that holds an
- *       alarm: alarm actions must be same-region);
- *   kind "alarm_subscription", id <region>:<protocol>:<12 hex of the endpoint's SHA-256>:
- *       region, topic_arn, protocol, endpoint_shown (a URL cut to scheme and host: webhook URLs
- *       carry tokens), arn, pending;
- *   kind "monitoring_subscription", id <distribution id>: distribution_id, enabled;
- *   kind "alarm", id <alarm name>: name, region, arn, metric.
- * Re-running reads first (ListSubscriptionsByTopic, DescribeAlarms, GetMonitoringSubscription)
- * and writes only what is missing or differs, so a second run sends no mutating request.
+ *   kind "alarm_topic", id <region>:<name>: name, region, arn (one SNS topic per region that holds
+ * an alarm: alarm actions must be same-region); kind "alarm_subscription", id
+ * <region>:<protocol>:<12 hex of the endpoint's SHA-256>: region, topic_arn, protocol,
+ * endpoint_shown (a URL cut to scheme and host: webhook URLs carry tokens), arn, pending; kind
+ * "monitoring_subscription", id <distribution id>: distribution_id, enabled; kind "alarm", id
+ * <region>:<alarm name>: name, region, arn, metric. Alarms and topics are found by their region and
+ * name fields (record_id, find_record), never overwritten by a namesake in another region; destroy
+ * removes every one recorded. Re-running reads first (ListSubscriptionsByTopic, DescribeAlarms,
+ * GetMonitoringSubscription) and writes only what is missing or differs, so a second run sends no
+ * mutating request.
  */
 
 #define ALARM_TOPIC_SUFFIX "-alarms"
@@ -1445,9 +1477,43 @@ static void endpoint_shown(const char *endpoint, char *out, size_t n)
              *end ? "/..." : "");
 }
 
+/* A recorded alarm or topic is keyed by region and name: the same name in another region is
+ * another resource (after a change of the secondary's region, say), and overwriting its record
+ * would lose it. Its "name" field (older records: the id) and "region" field say which. */
+static const char *record_name(json_object *r)
+{
+    return jstr(r, "name") ? jstr(r, "name") : jstr(r, "id");
+}
+
+static json_object *find_record(struct provider *p, const char *kind, const char *region,
+                                const char *name)
+{
+    for (size_t i = 0; i < state_resource_count(p->st); i++) {
+        json_object *r = state_resource_at(p->st, i);
+        const char *k = jstr(r, "kind"), *rg = jstr(r, "region"), *nm = record_name(r);
+        if (k && rg && nm && strcmp(k, kind) == 0 && strcmp(rg, region) == 0 &&
+            strcmp(nm, name) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* The id to record (kind, region, name) under: the existing record's, else <region>:<name>. */
+static void record_id(struct provider *p, const char *kind, const char *region, const char *name,
+                      char *id, size_t n)
+{
+    json_object *r = find_record(p, kind, region, name);
+    if (r && jstr(r, "id"))
+        snprintf(id, n, "%s", jstr(r, "id"));
+    else
+        snprintf(id, n, "%s:%s", region, name);
+}
+
 static const char *alarm_topic_arn(struct provider *p, const char *region)
 {
-    return jstr(state_resource(p->st, "alarm_topic", region), "arn");
+    char name[CONFIG_PROJECT_MAX + 16];
+    snprintf(name, sizeof(name), "%s" ALARM_TOPIC_SUFFIX, p->cfg->project);
+    return jstr(find_record(p, "alarm_topic", region, name), "arn");
 }
 
 /* The regions that hold an alarm: the secondary's (failover) and us-east-1 (edge). */
@@ -1485,6 +1551,19 @@ static cfdr_code alarm_wants(struct provider *p, struct alarm_want w[2], cfdr_er
     struct cw_alarm *a;
 
     memset(w, 0, 2 * sizeof(*w));
+    if (sec) {
+        /* the failover alarm watches the recorded secondary (its ServiceID); one in another
+         * region or of another name would be a new alarm beside the old one */
+        const char *name = jstr(sec, "name"), *region = jstr(sec, "region");
+        if (!name || !region || strcmp(name, c->secondary.service) != 0 ||
+            strcmp(region, c->secondary.region) != 0)
+            return err_set(err, CFDR_E_CONFIG,
+                           "%s records %s (%s) as the secondary service, and cfdr.json says %s "
+                           "(%s); the failover alarm watches the recorded one: run cfdr destroy "
+                           "with the old configuration first, or use another --state-dir",
+                           p->st->path, name ? name : "another service", region ? region : "?",
+                           c->secondary.service, c->secondary.region);
+    }
     if ((!did || !sid) && !impl(p)->dry_run)
         return err_set(err, CFDR_E_NOTFOUND,
                        "%s records no %s; the alarms watch the secondary service and the "
@@ -1536,6 +1615,10 @@ static cfdr_code alarm_wants(struct provider *p, struct alarm_want w[2], cfdr_er
     a->threshold = EDGE_5XX_THRESHOLD_PCT;
     for (int i = 0; i < 2; i++) {
         a = w[i].a;
+        /* applied when the alarm is created: says later that cfdr made it */
+        snprintf(a->tags[0].key, sizeof(a->tags[0].key), "%s", CF_PROJECT_TAG);
+        snprintf(a->tags[0].value, sizeof(a->tags[0].value), "%s", c->project);
+        a->ntags = 1;
         a->period_s = c->alarms.period_s;
         a->evaluation_periods = 1;
         a->datapoints_to_alarm = 1;
@@ -1571,6 +1654,7 @@ static cfdr_code ensure_topic(struct provider *p, const char *region,
     const char *rec = alarm_topic_arn(p, region);
     const struct sns_tag tag = {CF_PROJECT_TAG, p->cfg->project};
     char name[CONFIG_PROJECT_MAX + 16], arn[SNS_ARN_SIZE];
+    char id[CONFIG_REGION_MAX + CONFIG_PROJECT_MAX + 24];
     struct aws_error ae;
     json_object *f, *o;
     cfdr_code rc;
@@ -1602,7 +1686,8 @@ static cfdr_code ensure_topic(struct provider *p, const char *region,
     json_object_object_add(f, "name", json_object_new_string(name));
     json_object_object_add(f, "region", json_object_new_string(region));
     json_object_object_add(f, "arn", json_object_new_string(arn));
-    if ((rc = put(p, "alarm_topic", region, f, err)))
+    record_id(p, "alarm_topic", region, name, id, sizeof(id));
+    if ((rc = put(p, "alarm_topic", id, f, err)))
         return rc;
 done:
     o = json_object_new_object();
@@ -1692,30 +1777,38 @@ static cfdr_code ensure_subscription(struct provider *p, const char *region, con
     return CFDR_OK;
 }
 
-/* The additional CloudFront metrics. The first run creates the subscription without reading
- * (nothing is recorded, so there is none: a GET would only answer an error); later runs read
- * it and re-enable it only when it is not Enabled. */
+/* The additional CloudFront metrics. Read first, every run: CreateMonitoringSubscription also
+ * overwrites an existing subscription without saying so, so only a read tells "enabled now"
+ * from "was already enabled" (one the state does not record: a lost state, or enabled in the
+ * console). Written only when missing (NoSuchMonitoringSubscription) or not Enabled. */
 static cfdr_code ensure_monitoring(struct provider *p, json_object *out, cfdr_err *err)
 {
     const char *did =
         jstr(state_resource(p->st, "distribution", "distribution"), "distribution_id");
+    const char *how = "already enabled";
     char id[CF_ID_SIZE];
     struct aws_error ae;
     json_object *f, *o;
-    int enabled = 0, created = 0;
+    int enabled = 0, created = 0, existed = 1;
     cfdr_code rc = CFDR_OK;
 
     snprintf(id, sizeof(id), "%s", did ? did : "EDISTRIBUTIONID");
-    if (state_resource(p->st, "monitoring_subscription", id)) {
-        rc = cf_get_monitoring_subscription(impl(p)->t, id, &enabled, &ae, err);
-        if (rc == CFDR_E_AWS && aws_code_is(&ae, CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION))
-            rc = CFDR_OK;
-        if (rc)
-            return err_wrap(err, "reading the monitoring subscription of distribution %s", id);
+    rc = cf_get_monitoring_subscription(impl(p)->t, id, &enabled, &ae, err);
+    if (rc == CFDR_E_AWS && aws_code_is(&ae, CF_ERR_NO_SUCH_MONITORING_SUBSCRIPTION)) {
+        existed = 0;
+        rc = CFDR_OK;
+    }
+    if (rc)
+        return err_wrap(err, "reading the monitoring subscription of distribution %s", id);
+    if (impl(p)->dry_run) {
+        enabled = 0; /* the GET above was printed, not sent: show the write that may follow */
+        app_say(p->app, "  dry run: CreateMonitoringSubscription below is sent only when "
+                        "GetMonitoringSubscription finds no Enabled subscription");
     }
     if (!enabled) {
         rc = cf_set_monitoring_subscription(impl(p)->t, id, 1, &ae, err);
         if (rc == CFDR_E_AWS && aws_code_is(&ae, CF_ERR_MONITORING_SUBSCRIPTION_EXISTS)) {
+            existed = 1; /* appeared in between: nothing was created */
             rc = cf_get_monitoring_subscription(impl(p)->t, id, &enabled, &ae, err);
             if (!rc && !enabled)
                 rc = err_set(err, CFDR_E_AWS,
@@ -1727,11 +1820,13 @@ static cfdr_code ensure_monitoring(struct provider *p, json_object *out, cfdr_er
         if (rc)
             return err_wrap(err, "enabling the additional CloudWatch metrics of distribution %s",
                             id);
-        created = 1;
+        created = !existed;
+        how = created   ? "enabled (billed per metric by CloudWatch)"
+              : enabled ? "already enabled"
+                        : "re-enabled (it was Disabled; billed per metric by CloudWatch)";
     }
     if (!impl(p)->dry_run)
-        app_say(p->app, "  CloudFront additional metrics of distribution %s: %s", id,
-                created ? "enabled (billed per metric by CloudWatch)" : "already enabled");
+        app_say(p->app, "  CloudFront additional metrics of distribution %s: %s", id, how);
     f = json_object_new_object();
     json_object_object_add(f, "distribution_id", json_object_new_string(id));
     json_object_object_add(f, "enabled", json_object_new_boolean(1));
@@ -1759,6 +1854,45 @@ static json_object *alarm_json(const struct cw_alarm *a, const char *region)
     return o;
 }
 
+/* An alarm of cfdr's name exists that the state does not record: cfdr takes it over (and destroy
+ * will delete it) only when it carries cfdr:project=<project>, i.e. cfdr created it (a state
+ * lost or re-made). Anyone else's alarm is left alone. */
+static cfdr_code check_takeover(struct provider *p, const struct alarm_want *w,
+                                const struct cw_alarm *have, cfdr_err *err)
+{
+    struct cw_tag tags[CW_MAX_TAGS];
+    char carries[CW_TAG_VALUE_SIZE + 64];
+    struct aws_error ae;
+    const char *v;
+    size_t n = 0;
+    cfdr_code rc;
+
+    rc = cw_list_tags(impl(p)->t, w->region, have->arn, tags, CW_MAX_TAGS, &n, &ae, err);
+    if (rc == CFDR_E_AWS && aws_code_is(&ae, CW_ERR_RESOURCE_NOT_FOUND_EXCEPTION))
+        return CFDR_OK; /* deleted in between: setup creates it */
+    if (rc)
+        return err_wrap(err, "reading the tags of alarm %s in %s", w->a->name, w->region);
+    v = cw_tag_value(tags, n, CF_PROJECT_TAG);
+    if (v && strcmp(v, p->cfg->project) == 0) {
+        app_say(p->app,
+                "  alarm %s (%s) exists, not recorded in state but tagged %s=%s: cfdr created "
+                "it, taken over",
+                w->a->name, w->region, CF_PROJECT_TAG, v);
+        return CFDR_OK;
+    }
+    if (v)
+        snprintf(carries, sizeof(carries), "the tag " CF_PROJECT_TAG "=%s (another project's)", v);
+    else
+        snprintf(carries, sizeof(carries), "no tag " CF_PROJECT_TAG "=%s", p->cfg->project);
+    return err_set(err, CFDR_E_CONFIG,
+                   "CloudWatch already has an alarm %s in %s (%s) that cfdr did not create: %s "
+                   "does not record it and it carries %s; cfdr will not take it over (nor "
+                   "delete it on destroy). Delete or rename that alarm if it is no longer "
+                   "wanted (aws cloudwatch delete-alarms --region %s --alarm-names %s), or give "
+                   "this project another name in cfdr.json, then run cfdr alarms setup again",
+                   w->a->name, w->region, have->arn, p->st->path, carries, w->region, w->a->name);
+}
+
 static cfdr_code ensure_alarm(struct provider *p, const struct alarm_want *w, json_object *report,
                               cfdr_err *err)
 {
@@ -1766,7 +1900,7 @@ static cfdr_code ensure_alarm(struct provider *p, const struct alarm_want *w, js
     struct cw_alarm_list l = {0};
     const struct cw_alarm *have;
     struct aws_error ae;
-    char what[64] = "";
+    char what[64] = "", id[CONFIG_REGION_MAX + CW_NAME_SIZE + 2];
     const char *did = "unchanged";
     json_object *f, *o;
     cfdr_code rc;
@@ -1775,6 +1909,11 @@ static cfdr_code ensure_alarm(struct provider *p, const struct alarm_want *w, js
     if (rc)
         return err_wrap(err, "reading alarm %s in %s", w->a->name, w->region);
     have = cw_alarm_list_find(&l, w->a->name);
+    if (have && !find_record(p, "alarm", w->region, w->a->name) &&
+        (rc = check_takeover(p, w, have, err))) {
+        cw_alarm_list_free(&l);
+        return rc;
+    }
     if (!have || cw_alarm_differs(w->a, have, what, sizeof(what))) {
         did = have ? "updated" : "created";
         rc = cw_put_metric_alarm(impl(p)->t, w->region, w->a, &ae, err);
@@ -1801,7 +1940,8 @@ static cfdr_code ensure_alarm(struct provider *p, const struct alarm_want *w, js
                                                       : "AWS/CloudFront 5xxErrorRate"));
     if (have && have->arn[0])
         json_object_object_add(f, "arn", json_object_new_string(have->arn));
-    rc = put(p, "alarm", w->a->name, f, err);
+    record_id(p, "alarm", w->region, w->a->name, id, sizeof(id));
+    rc = put(p, "alarm", id, f, err);
     if (!rc) {
         o = alarm_json(w->a, w->region);
         json_object_object_add(o, "action", json_object_new_string(did));
@@ -1920,6 +2060,11 @@ static cfdr_code aws_alarms_setup(struct provider *p, json_object *out, cfdr_err
     json_object_object_add(out, "topics", topics);
     json_object_object_add(out, "subscriptions", subs_out);
     json_object_object_add(out, "alarms", alarms);
+    /* what the notifications go to, with the same keys and meaning as the local provider's:
+     * the configured addresses (every one is subscribed on every topic) */
+    json_object_object_add(out, "period_s", json_object_new_int(p->cfg->alarms.period_s));
+    json_object_object_add(out, "webhooks", json_object_new_int((int)al->n_https));
+    json_object_object_add(out, "emails", json_object_new_int((int)al->n_email));
     if ((rc = check_alarm_period(p, err)))
         return rc;
     /* checked before anything is created */
@@ -1987,19 +2132,19 @@ static cfdr_code aws_alarms_status(struct provider *p, json_object *out, cfdr_er
         app_say(p->app, "  no alarm is recorded in %s: run cfdr alarms setup", p->st->path);
     for (size_t i = 0; i < n && !rc; i++) {
         json_object *r = state_resource(p->st, "alarm", ids[i]), *o;
-        const char *region = jstr(r, "region"), *names[1] = {ids[i]};
+        const char *region = jstr(r, "region"), *name = record_name(r), *names[1] = {name};
         struct cw_alarm_list l = {0};
         const struct cw_alarm *a;
         struct aws_error ae;
 
-        if (!region)
+        if (!region || !name)
             continue;
         rc = cw_describe_alarms(impl(p)->t, region, names, 1, NULL, 0, &l, &ae, err);
         if (rc) {
-            err_wrap(err, "reading alarm %s in %s", ids[i], region);
+            err_wrap(err, "reading alarm %s in %s", name, region);
             break;
         }
-        a = cw_alarm_list_find(&l, ids[i]);
+        a = cw_alarm_list_find(&l, name);
         if (a) {
             o = alarm_json(a, region);
             json_object_object_add(o, "state", json_object_new_string(a->state));
@@ -2008,7 +2153,7 @@ static cfdr_code aws_alarms_status(struct provider *p, json_object *out, cfdr_er
             json_object_object_add(o, "exists", json_object_new_boolean(1));
         } else {
             o = json_object_new_object();
-            json_object_object_add(o, "name", json_object_new_string(ids[i]));
+            json_object_object_add(o, "name", json_object_new_string(name));
             json_object_object_add(o, "region", json_object_new_string(region));
             json_object_object_add(o, "state",
                                    json_object_new_string(impl(p)->dry_run ? "unknown" : "absent"));
@@ -2023,12 +2168,13 @@ static cfdr_code aws_alarms_status(struct provider *p, json_object *out, cfdr_er
     if (!rc)
         rc = recorded_ids(p, "alarm_topic", &ids, &n, err);
     for (size_t i = 0; i < n && !rc; i++) {
-        const char *arn = alarm_topic_arn(p, ids[i]);
+        json_object *t = state_resource(p->st, "alarm_topic", ids[i]);
+        const char *arn = jstr(t, "arn"), *region = jstr(t, "region");
         struct sns_subscription_list subs = {0};
         struct aws_error ae;
-        if (!arn)
+        if (!arn || !region)
             continue;
-        rc = sns_list_subscriptions(impl(p)->t, ids[i], arn, &subs, &ae, err);
+        rc = sns_list_subscriptions(impl(p)->t, region, arn, &subs, &ae, err);
         if (rc == CFDR_E_AWS && aws_code_is(&ae, SNS_ERR_NOT_FOUND)) {
             app_warn(p->app, "SNS topic %s is gone: run cfdr alarms setup", arn);
             rc = CFDR_OK;
@@ -2039,7 +2185,7 @@ static cfdr_code aws_alarms_status(struct provider *p, json_object *out, cfdr_er
             json_object *o = json_object_new_object();
             char shown[300];
             endpoint_shown(subs.items[k].endpoint, shown, sizeof(shown));
-            json_object_object_add(o, "region", json_object_new_string(ids[i]));
+            json_object_object_add(o, "region", json_object_new_string(region));
             json_object_object_add(o, "protocol", json_object_new_string(subs.items[k].protocol));
             json_object_object_add(o, "endpoint", json_object_new_string(shown));
             json_object_object_add(o, "confirmed", json_object_new_boolean(!subs.items[k].pending));
@@ -2064,7 +2210,7 @@ static cfdr_code aws_alarms_test(struct provider *p, const char *name, json_obje
         goto out;
     for (size_t i = 0; i < n; i++)
         snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "",
-                 ids[i]);
+                 record_name(state_resource(p->st, "alarm", ids[i])));
     if (n == 0) {
         rc = err_set(err, CFDR_E_NOTFOUND, "no alarm is recorded in %s: run cfdr alarms setup",
                      p->st->path);
@@ -2072,23 +2218,23 @@ static cfdr_code aws_alarms_test(struct provider *p, const char *name, json_obje
     }
     for (size_t i = 0; i < n && !rc; i++) {
         json_object *r = state_resource(p->st, "alarm", ids[i]), *o;
-        const char *region = jstr(r, "region"), *topic;
+        const char *region = jstr(r, "region"), *aname = record_name(r), *topic;
         struct aws_error ae;
-        if (name && strcmp(name, ids[i]) != 0)
+        if (!aname || (name && strcmp(name, aname) != 0))
             continue;
         if (!region)
             continue;
-        rc = cw_set_alarm_state(impl(p)->t, region, ids[i], "ALARM", ALARM_TEST_REASON,
+        rc = cw_set_alarm_state(impl(p)->t, region, aname, "ALARM", ALARM_TEST_REASON,
                                 "{\"cfdr\":\"alarms test\"}", &ae, err);
         if (rc == CFDR_E_AWS && aws_code_is(&ae, CW_ERR_RESOURCE_NOT_FOUND)) {
             rc = err_set(err, CFDR_E_NOTFOUND,
                          "alarm %s is recorded but CloudWatch has no such alarm in %s: run cfdr "
                          "alarms setup",
-                         ids[i], region);
+                         aname, region);
             break;
         }
         if (rc) {
-            err_wrap(err, "setting alarm %s to ALARM", ids[i]);
+            err_wrap(err, "setting alarm %s to ALARM", aname);
             break;
         }
         fired++;
@@ -2098,9 +2244,9 @@ static cfdr_code aws_alarms_test(struct provider *p, const char *name, json_obje
                     "  %s (%s) set to ALARM: its topic %s notifies every confirmed subscriber; "
                     "CloudWatch sets the real state at the next evaluation (then OK notifies "
                     "again)",
-                    ids[i], region, topic ? topic : "(not recorded)");
+                    aname, region, topic ? topic : "(not recorded)");
         o = json_object_new_object();
-        json_object_object_add(o, "name", json_object_new_string(ids[i]));
+        json_object_object_add(o, "name", json_object_new_string(aname));
         json_object_object_add(o, "region", json_object_new_string(region));
         json_object_object_add(o, "state", json_object_new_string("ALARM"));
         json_object_object_add(o, "reason", json_object_new_string(ALARM_TEST_REASON));
@@ -2122,7 +2268,7 @@ static cfdr_code alarm_resource_status(struct provider *p, const char *kind, jso
                                        json_object *o, cfdr_err *err)
 {
     if (strcmp(kind, "alarm") == 0) {
-        const char *region = jstr(r, "region"), *id = jstr(r, "id"), *names[1] = {id};
+        const char *region = jstr(r, "region"), *id = record_name(r), *names[1] = {id};
         struct cw_alarm_list l = {0};
         const struct cw_alarm *a;
         struct aws_error ae;
@@ -2165,20 +2311,21 @@ static cfdr_code destroy_alarms(struct provider *p, size_t *removed, size_t *gon
 
     rc = recorded_ids(p, "alarm", &ids, &n, err);
     for (size_t i = 0; i < n && !rc; i++) {
-        const char *region = jstr(state_resource(p->st, "alarm", ids[i]), "region");
-        const char *names[1] = {ids[i]};
+        json_object *r = state_resource(p->st, "alarm", ids[i]);
+        const char *region = jstr(r, "region"), *name = record_name(r);
+        const char *names[1] = {name};
         struct aws_error ae;
-        if (region) {
+        if (region && name) {
             rc = cw_delete_alarms(impl(p)->t, region, names, 1, &ae, err);
             if (rc == CFDR_E_AWS && aws_code_is(&ae, CW_ERR_RESOURCE_NOT_FOUND)) {
-                app_say(p->app, "  alarm %s (%s) was already gone", ids[i], region);
+                app_say(p->app, "  alarm %s (%s) was already gone", name, region);
                 (*gone)++;
                 rc = CFDR_OK;
             } else if (rc) {
-                err_wrap(err, "deleting alarm %s in %s", ids[i], region);
+                err_wrap(err, "deleting alarm %s in %s", name, region);
                 break;
             } else if (!impl(p)->dry_run) {
-                app_say(p->app, "  deleted alarm %s (%s)", ids[i], region);
+                app_say(p->app, "  deleted alarm %s (%s)", name, region);
                 (*removed)++;
             }
         }
@@ -2190,13 +2337,14 @@ static cfdr_code destroy_alarms(struct provider *p, size_t *removed, size_t *gon
     if (!rc)
         rc = recorded_ids(p, "alarm_topic", &ids, &n, err);
     for (size_t i = 0; i < n && !rc; i++) {
-        const char *arn = alarm_topic_arn(p, ids[i]);
+        json_object *t = state_resource(p->st, "alarm_topic", ids[i]);
+        const char *arn = jstr(t, "arn"), *tregion = jstr(t, "region");
         char **subs = NULL;
         size_t nsubs = 0;
         struct aws_error ae;
-        if (arn) {
+        if (arn && tregion) {
             /* DeleteTopic of a topic already deleted succeeds, as at AWS */
-            rc = sns_delete_topic(impl(p)->t, ids[i], arn, &ae, err);
+            rc = sns_delete_topic(impl(p)->t, tregion, arn, &ae, err);
             if (rc) {
                 err_wrap(err, "deleting SNS topic %s", arn);
                 break;
@@ -2208,9 +2356,11 @@ static cfdr_code destroy_alarms(struct provider *p, size_t *removed, size_t *gon
         }
         rc = recorded_ids(p, "alarm_subscription", &subs, &nsubs, err);
         for (size_t k = 0; k < nsubs && !rc; k++) {
-            const char *region =
-                jstr(state_resource(p->st, "alarm_subscription", subs[k]), "region");
-            if (region && strcmp(region, ids[i]) == 0) {
+            json_object *sr = state_resource(p->st, "alarm_subscription", subs[k]);
+            const char *sarn = jstr(sr, "topic_arn"), *region = jstr(sr, "region");
+            /* the topic's subscriptions went with it */
+            if (sarn && arn ? strcmp(sarn, arn) == 0
+                            : region && tregion && strcmp(region, tregion) == 0) {
                 if (!impl(p)->dry_run)
                     (*removed)++;
                 rc = forget(p, "alarm_subscription", subs[k], err);

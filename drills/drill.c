@@ -23,12 +23,17 @@ struct run {
     const struct drill_plan *plan;
     const struct drill_hooks *h;
     struct drill_prober *prober;
-    struct drill_prober *direct[2]; /* primary, secondary; NULL without their URLs */
+    struct drill_prober *direct[2]; /* primary, secondary; NULL until started (want_direct) */
+    struct drill_prober_options edge_opts; /* the edge prober's, the base of the direct ones */
+    int direct_tried;                      /* want_direct started them (or failed to) */
+    double edge_stop_s;                    /* when the edge prober was told to stop */
     double direct_rate;
     struct drill_outcome *out;
     double wall0;       /* wall clock at the prober's epoch */
     double next_report; /* prober time of the next progress call */
 };
+
+static void want_direct(struct run *r, int at_event);
 
 static int interrupted(const struct run *r)
 {
@@ -65,6 +70,7 @@ static int wait_until(struct run *r, double until, const char *phase, int (*done
             r->out->interrupted = 1;
             return -1;
         }
+        want_direct(r, 0);
         if (now >= until || (done && done(r)))
             return 0;
         report(r, phase, 0);
@@ -88,18 +94,18 @@ static void free_probers(struct run *r)
     }
 }
 
-/* The direct probers of the origins that have a URL; they start with the edge's. */
-static cfdr_code new_direct(struct run *r, const struct drill_prober_options *edge, cfdr_err *err)
+/* The direct probers of the origins that have a URL, created and started together (a
+ * non-NULL direct[i] is running). Their times are moved onto the edge prober's clock when they
+ * are read (see direct_records). */
+static cfdr_code new_direct(struct run *r, cfdr_err *err)
 {
     const char *urls[2] = {r->plan->primary_url, r->plan->secondary_url};
     cfdr_code rc;
-    if (!urls[0] || !*urls[0])
-        return CFDR_OK; /* without the primary there is nothing to infer from */
     r->direct_rate = r->plan->direct_rate > 0          ? r->plan->direct_rate
                      : r->plan->rate < DIRECT_RATE_MAX ? r->plan->rate
                                                        : DIRECT_RATE_MAX;
     for (int i = 0; i < 2; i++) {
-        struct drill_prober_options po = *edge;
+        struct drill_prober_options po = r->edge_opts;
         if (!urls[i] || !*urls[i])
             continue;
         po.url = urls[i];
@@ -111,11 +117,44 @@ static cfdr_code new_direct(struct run *r, const struct drill_prober_options *ed
         po.fixed_origin = i == 0 ? DRILL_ORIGIN_PRIMARY : DRILL_ORIGIN_SECONDARY;
         po.connect_to = NULL;
         po.nconnect_to = 0;
-        if ((rc = drill_prober_new(&po, &r->direct[i], err)))
+        if ((rc = drill_prober_new(&po, &r->direct[i], err)) ||
+            (rc = drill_prober_start(r->direct[i], err)))
             return err_wrap(err, "probing the %s origin directly",
                             i == 0 ? "primary" : "secondary");
     }
     return CFDR_OK;
+}
+
+/* Direct probes cost something (in AWS mode every request to a service is in its metrics), so
+ * they start only when needed: once the edge's answers turn out not to name their origin (a
+ * successful answer without served_by_header: then they attribute every probe, and probe both
+ * origins when both URLs are given, for fingerprinting), or, with event_from_direct, at the
+ * request at the latest (at_event), to see when the primary really changed. Without the
+ * primary's URL there is nothing to infer from. A failure is kept like a hook's: the drill goes
+ * on without direct probes and finish() returns it. */
+static void want_direct(struct run *r, int at_event)
+{
+    size_t done, errors, prim, sec;
+    cfdr_err derr;
+    cfdr_code rc;
+    if (r->direct_tried || !r->plan->primary_url || !*r->plan->primary_url)
+        return;
+    if (!(at_event && r->plan->event_from_direct)) {
+        drill_prober_counts(r->prober, &done, &errors, &prim, &sec);
+        if (done <= errors || prim + sec > 0)
+            return;
+    }
+    r->direct_tried = 1;
+    err_clear(&derr);
+    if ((rc = new_direct(r, &derr))) {
+        for (int i = 0; i < 2; i++) {
+            drill_prober_free(r->direct[i]);
+            r->direct[i] = NULL;
+        }
+        r->direct_rate = 0;
+        if (!r->out->hook_rc)
+            hook_failed(r, rc, &derr);
+    }
 }
 
 static cfdr_code start(struct run *r, const struct drill_plan *plan, const struct drill_hooks *h,
@@ -139,17 +178,13 @@ static cfdr_code start(struct run *r, const struct drill_plan *plan, const struc
     po.connect_to = plan->connect_to;
     po.nconnect_to = plan->nconnect_to;
     po.log = plan->log;
-    if ((rc = drill_prober_new(&po, &r->prober, err)) || (rc = new_direct(r, &po, err))) {
+    r->edge_opts = po;
+    if ((rc = drill_prober_new(&po, &r->prober, err))) {
         free_probers(r);
         return rc;
     }
     r->wall0 = clock_wall_s();
     rc = drill_prober_start(r->prober, err);
-    /* The direct probes run on their own clocks; they start within microseconds of the edge's
-     * and their times are moved onto its clock when they are read (see direct_records). */
-    for (int i = 0; i < 2 && !rc; i++)
-        if (r->direct[i])
-            rc = drill_prober_start(r->direct[i], err);
     if (rc) {
         free_probers(r);
         return rc;
@@ -160,6 +195,7 @@ static cfdr_code start(struct run *r, const struct drill_plan *plan, const struc
 
 static void stamp_event(struct run *r)
 {
+    want_direct(r, 1);
     r->out->event_s = r->out->requested_s = drill_prober_now(r->prober);
     clock_iso(r->wall0 + r->out->event_s, r->out->event_started_at);
     memcpy(r->out->requested_at, r->out->event_started_at, sizeof(r->out->requested_at));
@@ -226,7 +262,11 @@ static cfdr_code infer(struct run *r, const struct drill_probe_record *recs, int
     drill_servedby_attribute(o->probes, prints, o->nprobes, d[0], nd[0], d[1], nd[1],
                              r->direct_rate > 0 ? 2.5 / r->direct_rate : 0, &o->served_by);
     if (r->plan->event_from_direct && o->requested_s >= 0 && nd[0] > 0) {
-        double seen = drill_servedby_first(d[0], nd[0], o->requested_s, outage ? 0 : 1);
+        /* between the request and the end of the event (the recovery of an outage, or the
+         * edge prober's stop): direct probes go on a little longer, past what was measured */
+        double until = outage && o->event_end_s >= 0 ? o->event_end_s : r->edge_stop_s;
+        double seen = drill_servedby_first_run(d[0], nd[0], o->requested_s, until, outage ? 0 : 1,
+                                               DRILL_SERVEDBY_CHANGE_RUN);
         if (seen >= 0) {
             o->event_s = seen;
             o->event_observed = 1;
@@ -247,6 +287,7 @@ static cfdr_code finish(struct run *r, int outage, cfdr_err *err)
     cfdr_code rc;
 
     report(r, "stopping", 1);
+    r->edge_stop_s = drill_prober_now(r->prober);
     rc = drill_prober_stop(r->prober, err);
     if (!rc)
         rc = drill_prober_snapshot(r->prober, &recs, &n, err);

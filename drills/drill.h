@@ -8,12 +8,15 @@
  *           duration_s -> [recover, if resume_at_end] -> stop -> outcome.
  * Failback: probe -> short baseline -> recover (requested_s) -> probe until the primary has
  *           served for confirm_s in a row, or timeout_s -> stop -> outcome.
- * With the origins' own URLs (plan primary_url/secondary_url), two more probers probe them
- * directly at direct_rate. The outcome then says which origin served each edge probe even when
- * the origins send no served_by_header (drills/servedby), and, with event_from_direct (AWS mode:
- * PauseService and ResumeService are asynchronous), the event is the first direct probe that
- * saw the primary fail (outage) or serve again (failback) after the request; otherwise the
- * event is the request itself.
+ * With the origins' own URLs (plan primary_url/secondary_url; the secondary's may be empty),
+ * more probers probe them directly at direct_rate, started only when needed: when the first
+ * successful edge answer lacks served_by_header, and with event_from_direct at the request at
+ * the latest. The outcome then says which origin served each edge probe even when the origins
+ * send no served_by_header (drills/servedby), and, with event_from_direct (AWS mode:
+ * PauseService and ResumeService are asynchronous), the event is the first of
+ * DRILL_SERVEDBY_CHANGE_RUN consecutive direct probes that saw the primary fail (outage) or
+ * serve again (failback), sent after the request and before the recovery (outage) or the edge
+ * prober's stop; otherwise the event is the request itself.
  * An interruption (the flag the caller's signal handler sets) cuts the drill short: the primary
  * is recovered (never left down by a Ctrl-C in the middle of an outage drill) and the outcome
  * holds everything probed so far, marked interrupted.
@@ -80,8 +83,9 @@ struct drill_outcome {
     struct drill_probe *probes; /* ordered by send time */
     size_t nprobes;
     double event_s;     /* the outage (resume) start the figures count from, on the probes'
-                           clock: requested_s, or with event_from_direct the first direct probe
-                           that saw the primary change (requested_s when none did) */
+                           clock: requested_s, or with event_from_direct the start of the first
+                           run of direct probes that saw the primary change (requested_s when
+                           none did) */
     double requested_s; /* when inject/recover was called */
     double effective_s; /* when that hook returned */
     int event_observed; /* event_s comes from the direct probes */

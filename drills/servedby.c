@@ -156,3 +156,27 @@ double drill_servedby_first(const struct drill_direct *d, size_t n, double from_
             return d[i].sent_s;
     return -1;
 }
+
+double drill_servedby_first_run(const struct drill_direct *d, size_t n, double from_s,
+                                double until_s, int healthy, size_t run)
+{
+    size_t have = 0;
+    double first = -1;
+    if (run == 0)
+        run = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (d[i].sent_s < from_s)
+            continue;
+        if (until_s >= 0 && d[i].sent_s >= until_s)
+            break;
+        if ((d[i].healthy != 0) != (healthy != 0)) {
+            have = 0;
+            continue;
+        }
+        if (have++ == 0)
+            first = d[i].sent_s;
+        if (have >= run)
+            return first;
+    }
+    return -1;
+}

@@ -86,4 +86,15 @@ void drill_servedby_attribute(struct drill_probe *probes, const struct drill_pri
  * 1); -1 when there is none. */
 double drill_servedby_first(const struct drill_direct *d, size_t n, double from_s, int healthy);
 
+/* Consecutive direct probes of one health that make a change of the primary's health (the
+ * outage start, the failback start): one failed probe after a PauseService request may be a
+ * transient error while the service still runs. */
+#define DRILL_SERVEDBY_CHANGE_RUN 3
+
+/* Send time of the first of `run` consecutive direct probes of health `healthy`, all sent in
+ * [from_s, until_s) (until_s < 0: no upper bound); -1 when there is no such run. A run cut
+ * short by until_s or by the end of the probes does not count. */
+double drill_servedby_first_run(const struct drill_direct *d, size_t n, double from_s,
+                                double until_s, int healthy, size_t run);
+
 #endif

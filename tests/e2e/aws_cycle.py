@@ -9,9 +9,11 @@ it), and endpoint hooks take the primary stand-in down when PauseService makes i
 bring it back when ResumeService makes it RUNNING. The drills reach that edge through
 CFDR_EDGE_URL_OVERRIDE (the AWS provider's test hook) instead of https://<distribution domain>/.
 The stand-ins answer like App Runner's sample image: no x-region header and the same page in
-both regions (`_standin --identify none`), so the drills tell the origins apart by probing them
-directly (CFDR_PRIMARY_URL_OVERRIDE / CFDR_SECONDARY_URL_OVERRIDE instead of
-https://<ServiceUrl>/), and see from those probes when the primary really stopped serving.
+both regions (`_standin --identify none`), so the drills tell the origins apart by probing the
+primary directly (CFDR_PRIMARY_URL_OVERRIDE instead of https://<ServiceUrl>/), and see from those
+probes when the primary really stopped serving. The secondary is never probed directly (its
+requests are the failover alarm's metric): every request it gets during a drill came through
+the edge.
 
 Lanes, in order, each with its own --state-dir:
   main       create (waits Deployed), a re-run, a create whose answer was lost (same caller
@@ -178,6 +180,21 @@ def standin_mode(control_port):
     return json.loads(body)["mode"] if status == 200 else None
 
 
+def standin_requests(control_port):
+    status, _, body = http_get("http://127.0.0.1:%d/stats" % control_port)
+    return json.loads(body)["requests"] if status == 200 else -1
+
+
+def edge_secondary_attempts(admin_port):
+    """The edge's attempts to reach the secondary, whatever their result (Prometheus /metrics)."""
+    status, _, body = http_get("http://127.0.0.1:%d/metrics" % admin_port)
+    total = 0
+    for line in body.decode().splitlines() if status == 200 else []:
+        if line.startswith("cfdr_edge_origin_attempts_total{") and 'origin="secondary"' in line:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
 def load_state(work, state_dir):
     path = os.path.join(work, state_dir, "state.json")
     if not os.path.exists(path):
@@ -293,8 +310,8 @@ def lane_main(ep, cf, work, standins):
     check(status == 200 and "x-region" not in headers and b"us-east-1" not in body,
           "the primary serves through the local edge, without saying who it is: %r %r" % (headers, body))
     hook = {"CFDR_EDGE_URL_OVERRIDE": edge_url,
-            "CFDR_PRIMARY_URL_OVERRIDE": "http://127.0.0.1:%d/" % standins["a"]["port"],
-            "CFDR_SECONDARY_URL_OVERRIDE": "http://127.0.0.1:%d/" % standins["b"]["port"]}
+            "CFDR_PRIMARY_URL_OVERRIDE": "http://127.0.0.1:%d/" % standins["a"]["port"]}
+    edge_admin = edge["admin_port"]
 
     # --- a re-run reuses everything
     rc, out, err = cf.run(["--state-dir", "st", "create"])
@@ -367,8 +384,13 @@ def lane_main(ep, cf, work, standins):
           "status --json: live statuses")
 
     # --- drill outage: PauseService, PAUSED takes the primary stand-in down, the edge fails over
+    b_before, via_edge_before = standin_requests(b_ctl), edge_secondary_attempts(edge_admin)
     rc, out, err = cf.run(["--state-dir", "st", "drill", "outage"], extra_env=hook, timeout=90)
     check(rc == 0, "drill outage exits 0 (%d): %s" % (rc, err[-2000:]))
+    b_got, via_edge = standin_requests(b_ctl) - b_before, edge_secondary_attempts(edge_admin) - via_edge_before
+    check(b_got > 0 and b_got == via_edge,
+          "the secondary got only the edge's failed-over requests, no direct probe (%d requests, %d through the edge)"
+          % (b_got, via_edge))
     check("TEST HOOK" in err, "the edge override is announced loudly")
     report = os.path.join(work, out.strip())
     if check(os.path.isfile(report), "drill report written: %r" % report):
@@ -444,6 +466,17 @@ def lane_main(ep, cf, work, standins):
     check(requests_log(ep) == [], "dry-run destroy sent no request")
     check(open(os.path.join(work, "st", "state.json"), "rb").read() == before, "dry-run destroy left the state as it was")
     check(SECRET not in out + err, "no secret in dry-run destroy output")
+
+    # --- dry-run create with the distribution recorded: shows the reconcile read (which a real
+    # run answers before it may update) and says an update may follow; sends and changes nothing
+    drain(ep)
+    rc, out, err = cf.run(["--state-dir", "st", "--dry-run", "create"])
+    check(rc == 0 and ("/distribution/%s/config" % dist_id) in out and "dry run: not sent" in out,
+          "dry-run create prints the GetDistributionConfig of the reconcile step (%d): %s" % (rc, out[-800:]))
+    check("UpdateDistribution" in err and "If-Match" in err and "whether an update would follow is not known" in err,
+          "dry-run create says an UpdateDistribution may follow: %s" % err[-800:])
+    check(requests_log(ep) == [] and open(os.path.join(work, "st", "state.json"), "rb").read() == before,
+          "dry-run create sent and changed nothing")
 
     # --- destroy: disable, wait, delete; services left alone; zero distributions
     rc, out, err = cf.run(["--state-dir", "st", "destroy", "--yes"])
@@ -624,6 +657,9 @@ def lane_alarms(ep, cf, work):
           "setup reports the two alarms: %r" % doc.get("alarms"))
     check("confirmation mail" in err and "SubscribeURL" in err, "setup says email and webhook subscribers must confirm: %s" % err[-1500:])
     check(token not in out + err, "the webhook's token is never shown")
+    check(doc.get("webhooks") == 2 and doc.get("emails") == 1, "setup reports 2 webhooks, 1 e-mail address: %r"
+          % {k: doc.get(k) for k in ("webhooks", "emails")})
+    check((doc.get("monitoring_subscription") or {}).get("created") is True, "the first setup created the monitoring subscription")
     sv = endpoint_state(ep)
     topic_w = "arn:aws:sns:us-west-2:123456789012:dr-alarms-alarms"
     topic_e = "arn:aws:sns:us-east-1:123456789012:dr-alarms-alarms"
@@ -666,6 +702,8 @@ def lane_alarms(ep, cf, work):
     ops = sorted({r["operation"] for r in again})
     check(ops == ["DescribeAlarms", "GetMonitoringSubscription", "ListSubscriptionsByTopic"] and not any(r.get("error") for r in again),
           "the second setup only reads: %r" % [(r["operation"], r.get("error")) for r in again])
+    check("notifications: 2 webhooks, 1 e-mail address" in err and "already enabled" in err,
+          "the second setup counts the notification targets and says the metrics were already enabled: %s" % err[-800:])
     check(load_state(work, "al")["resources"] == st["resources"] or
           [(r["kind"], r["id"]) for r in load_state(work, "al")["resources"]] == [(r["kind"], r["id"]) for r in st["resources"]],
           "the second setup records the same resources")
@@ -721,7 +759,7 @@ def lane_alarms(ep, cf, work):
     rc, out, err = cf.run(base + ["--json", "status"])
     doc = json.loads(out) if rc == 0 else {}
     modes = {(r["kind"], r["id"]): r.get("mode") for r in doc.get("resources", [])}
-    check(rc == 0 and modes.get(("alarm", "dr-alarms-failover-active")) == "ALARM", "cfdr status shows the alarm states: %r" % modes)
+    check(rc == 0 and modes.get(("alarm", "us-west-2:dr-alarms-failover-active")) == "ALARM", "cfdr status shows the alarm states: %r" % modes)
 
     # --- dry runs of setup and test print the requests and send none
     drain(ep)
@@ -733,12 +771,21 @@ def lane_alarms(ep, cf, work):
     check(requests_log(ep) == [] and open(os.path.join(work, "al", "state.json"), "rb").read() == before,
           "dry-run setup and test sent and changed nothing")
 
+
     # --- dry-run destroy shows the alarm requests and sends none
     drain(ep)
     rc, out, err = cf.run(base + ["--dry-run", "destroy"])
     check(rc == 0 and "Action=DeleteAlarms" in out and "Action=DeleteTopic" in out and "/monitoring-subscription/" in out,
           "dry-run destroy prints the alarm, topic and monitoring subscription deletes: %s" % err[-600:])
     check(requests_log(ep) == [] and open(os.path.join(work, "al", "state.json"), "rb").read() == before, "dry-run destroy sent and changed nothing")
+
+    # --- the webhook's token stays hidden in the verbose and dry-run request dumps too
+    # (aws/transport.c shows an SNS Endpoint as scheme://host[:port] only)
+    for args in (["-v", "alarms", "setup"], ["--dry-run", "alarms", "setup"], ["-v", "alarms", "status"]):
+        rc, out, err = cf.run(base + args)
+        check(rc == 0, "%s exits 0 (%d): %s" % (" ".join(args), rc, err[-600:]))
+        check(token not in out + err, "the webhook's token is never shown by %s" % " ".join(args))
+    check(token not in open(os.path.join(work, "al", "state.json")).read(), "nor kept in the state")
 
     # --- destroy: alarms, topics (with their subscriptions), monitoring subscription, distribution
     rc, out, err = cf.run(base + ["destroy", "--yes"])
@@ -762,7 +809,10 @@ def check_request_log(ep, cf):
     check(bad_stage == [], "every request passed signature and model checks: %r" % bad_stage[:3])
     not_ok = [e for e in entries if e.get("stage") != "fault" and e.get("validation") != "ok"]
     check(not_ok == [], "every request was validated ok: %r" % not_ok[:3])
-    errors = [e for e in entries if e.get("error") and e.get("stage") != "fault"]
+    # alarms setup reads the monitoring subscription before it creates one (Create would
+    # overwrite an existing one without saying so): a first setup's read finds none
+    errors = [e for e in entries if e.get("error") and e.get("stage") != "fault"
+              and (e.get("operation"), e.get("error")) != ("GetMonitoringSubscription", "NoSuchMonitoringSubscription")]
     check(errors == [], "no AWS error answers other than injected faults: %r" % [(e["operation"], e["error"]) for e in errors][:5])
     keys = {e.get("access_key") for e in entries}
     check(keys <= {AKID, STORM_AKID}, "only the test keys signed: %r" % keys)

@@ -25,12 +25,14 @@ struct origin {
     int port;
     atomic_int secondary; /* 0: us-east-1, 1: us-west-2 */
     atomic_int failing;
+    atomic_int hits; /* requests answered */
 };
 
 static inline void handle(struct evhttp_request *req, void *arg)
 {
     struct origin *o = arg;
     struct evbuffer *b = evbuffer_new();
+    atomic_fetch_add(&o->hits, 1);
     evbuffer_add_printf(b, "ok\n");
     evhttp_add_header(evhttp_request_get_output_headers(req), "x-region",
                       atomic_load(&o->secondary) ? "us-west-2" : "us-east-1");

@@ -293,6 +293,62 @@ static void test_set_state_notifies_the_topic(void **state)
     awsep_check_log(fx, NULL, 0, 0);
 }
 
+/* Tags: PutMetricAlarm applies them when it creates the alarm, ignores them on an update;
+ * ListTagsForResource reads them back; a missing alarm is ResourceNotFoundException. */
+static void test_tags(void **state)
+{
+    struct awsep_fx *fx = *state;
+    struct cw_alarm *a = failover_alarm("dr-demo-failover-active");
+    const char *names[1] = {a->name};
+    struct cw_alarm_list l = {0};
+    struct cw_tag tags[CW_MAX_TAGS];
+    char arn[CW_ARN_SIZE];
+    struct aws_error ae;
+    size_t n = 99;
+    cfdr_err e;
+
+    make_topic(fx);
+    snprintf(a->tags[0].key, sizeof(a->tags[0].key), "cfdr:project");
+    snprintf(a->tags[0].value, sizeof(a->tags[0].value), "dr-demo");
+    snprintf(a->tags[1].key, sizeof(a->tags[1].key), "team");
+    a->ntags = 2; /* an empty value is allowed */
+    CHECK_OK(cw_put_metric_alarm(fx->t, REGION, a, &ae, &e));
+    CHECK_OK(cw_describe_alarms(fx->t, REGION, names, 1, NULL, 0, &l, &ae, &e));
+    assert_int_equal(l.n, 1);
+    snprintf(arn, sizeof(arn), "%s", l.items[0].arn);
+    cw_alarm_list_free(&l);
+    CHECK_OK(cw_list_tags(fx->t, REGION, arn, tags, CW_MAX_TAGS, &n, &ae, &e));
+    assert_int_equal(n, 2);
+    assert_string_equal(cw_tag_value(tags, n, "cfdr:project"), "dr-demo");
+    assert_string_equal(cw_tag_value(tags, n, "team"), "");
+    assert_null(cw_tag_value(tags, n, "other"));
+    /* an update does not change the tags */
+    snprintf(a->tags[0].value, sizeof(a->tags[0].value), "someone-else");
+    a->threshold = 2;
+    CHECK_OK(cw_put_metric_alarm(fx->t, REGION, a, &ae, &e));
+    CHECK_OK(cw_list_tags(fx->t, REGION, arn, tags, CW_MAX_TAGS, &n, &ae, &e));
+    assert_string_equal(cw_tag_value(tags, n, "cfdr:project"), "dr-demo");
+    /* more tags than the caller has room for is an error, not a cut */
+    assert_int_equal(cw_list_tags(fx->t, REGION, arn, tags, 1, &n, &ae, &e), CFDR_E_PARSE);
+    assert_int_equal(n, 0);
+    /* an alarm without tags */
+    CHECK_OK(cw_delete_alarms(fx->t, REGION, names, 1, &ae, &e));
+    a->ntags = 0;
+    CHECK_OK(cw_put_metric_alarm(fx->t, REGION, a, &ae, &e));
+    CHECK_OK(cw_list_tags(fx->t, REGION, arn, tags, CW_MAX_TAGS, &n, &ae, &e));
+    assert_int_equal(n, 0);
+    CHECK_OK(cw_delete_alarms(fx->t, REGION, names, 1, &ae, &e));
+    CHECK_AWS(cw_list_tags(fx->t, REGION, arn, tags, CW_MAX_TAGS, &n, &ae, &e),
+              CW_ERR_RESOURCE_NOT_FOUND_EXCEPTION);
+    free(a);
+    {
+        static const struct awsep_expect expected[] = {
+            {"ListTagsForResource", "ResourceNotFoundException", 1, NULL},
+        };
+        awsep_check_log(fx, expected, 1, 0);
+    }
+}
+
 static void test_dry_run(void **state)
 {
     struct awsep_fx *fx = *state;
@@ -330,6 +386,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_state_notifies_the_topic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,12 +26,18 @@ struct fixture {
     volatile sig_atomic_t stop;
     double interrupt_after; /* progress in phase "outage" past this elapsed time sets stop */
     int progress_calls;
+    struct origin *direct_primary; /* probed directly: fails from the inject on */
+    int direct_hits_at_inject;
 };
 
 static cfdr_code inject(void *ud, cfdr_err *err)
 {
     struct fixture *f = ud;
     f->injects++;
+    if (f->direct_primary) {
+        f->direct_hits_at_inject = atomic_load(&f->direct_primary->hits);
+        atomic_store(&f->direct_primary->failing, 1);
+    }
     if (f->fail_inject)
         return err_set(err, CFDR_E_AWS, "PauseService failed: HTTP 400 InvalidStateException");
     clock_sleep_s(0.1); /* a pause takes a moment; the prober keeps probing meanwhile */
@@ -45,6 +51,8 @@ static cfdr_code recover(void *ud, cfdr_err *err)
     (void)err;
     f->recovers++;
     atomic_store(&f->o.secondary, 0);
+    if (f->direct_primary)
+        atomic_store(&f->direct_primary->failing, 0);
     return CFDR_OK;
 }
 
@@ -212,6 +220,70 @@ static void test_failback_stops_once_primary_serves(void **state)
     origin_stop(&f.o);
 }
 
+/* Direct probes only when they are needed: none while the edge's answers name their origin
+ * (local mode); with event_from_direct (AWS mode) the primary only, and only from the fault's
+ * request on (in AWS mode every direct request to the secondary would count in the metric its
+ * failover alarm watches); both origins, from the first answer, when the edge's answers do not
+ * name their origin. */
+static void test_direct_probes_only_when_needed(void **state)
+{
+    struct fixture f = {0};
+    struct drill_hooks h = {inject, recover, NULL, &f};
+    struct origin dp, ds;
+    char purl[64], surl[64];
+    struct drill_plan plan;
+    struct drill_outcome out;
+    cfdr_err e;
+    (void)state;
+    origin_start(&f.o);
+    origin_start(&dp);
+    origin_start(&ds);
+    snprintf(purl, sizeof(purl), "http://127.0.0.1:%d/", dp.port);
+    snprintf(surl, sizeof(surl), "http://127.0.0.1:%d/", ds.port);
+
+    /* the header names the origin: no direct probe at all */
+    plan_for(&f, &plan);
+    plan.primary_url = purl;
+    plan.secondary_url = surl;
+    plan.resume_at_end = 1;
+    assert_int_equal(drill_run_outage(&plan, &h, &out, &e), CFDR_OK);
+    assert_int_equal(out.served_by.method, DRILL_SERVEDBY_HEADER);
+    assert_int_equal(atomic_load(&dp.hits), 0);
+    assert_int_equal(atomic_load(&ds.hits), 0);
+    drill_outcome_free(&out);
+
+    /* AWS mode: the primary only, from the request on; the outage starts at the first of
+     * DRILL_SERVEDBY_CHANGE_RUN failing direct probes */
+    f.direct_primary = &dp;
+    plan.secondary_url = NULL;
+    plan.event_from_direct = 1;
+    plan.direct_rate = 20;
+    assert_int_equal(drill_run_outage(&plan, &h, &out, &e), CFDR_OK);
+    assert_true(f.direct_hits_at_inject <= 1); /* at most the first, sent with the request */
+    assert_true(atomic_load(&dp.hits) >= DRILL_SERVEDBY_CHANGE_RUN);
+    assert_int_equal(atomic_load(&ds.hits), 0);
+    assert_true(out.event_observed);
+    assert_true(out.event_s >= out.requested_s);
+    assert_true(out.event_s <= out.event_end_s);
+    drill_outcome_free(&out);
+
+    /* the answers do not carry the header: both origins, for fingerprinting */
+    f.direct_primary = NULL;
+    atomic_store(&dp.hits, 0);
+    plan.secondary_url = surl;
+    plan.event_from_direct = 0;
+    plan.served_by_header = "x-not-sent";
+    assert_int_equal(drill_run_outage(&plan, &h, &out, &e), CFDR_OK);
+    assert_true(out.served_by.method != DRILL_SERVEDBY_HEADER);
+    assert_true(atomic_load(&dp.hits) > 0);
+    assert_true(atomic_load(&ds.hits) > 0);
+    drill_outcome_free(&out);
+
+    origin_stop(&ds);
+    origin_stop(&dp);
+    origin_stop(&f.o);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -235,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_interrupt_recovers_and_keeps_probes),
         cmocka_unit_test(test_failed_inject_is_reported_and_recovered),
         cmocka_unit_test(test_failback_stops_once_primary_serves),
+        cmocka_unit_test(test_direct_probes_only_when_needed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

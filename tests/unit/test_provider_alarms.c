@@ -174,6 +174,19 @@ static int has_dimension(json_object *params, const char *name, const char *valu
     return 0;
 }
 
+/* The alarm was created with the tag cfdr:project=dr-demo. */
+static int has_project_tag(json_object *params)
+{
+    json_object *tags = json_object_object_get(params, "Tags");
+    for (size_t i = 0; i < json_object_array_length(tags); i++) {
+        json_object *t = json_object_array_get_idx(tags, i);
+        if (strcmp(awsep_str(t, "Key"), "cfdr:project") == 0 &&
+            strcmp(awsep_str(t, "Value"), "dr-demo") == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void check_alarms_in_endpoint(struct awsep_fx *fx, const char *service_id,
                                      const char *dist_id)
 {
@@ -191,6 +204,7 @@ static void check_alarms_in_endpoint(struct awsep_fx *fx, const char *service_id
     assert_string_equal(awsep_str(p, "TreatMissingData"), "notBreaching");
     assert_true(has_dimension(p, "ServiceName", "dr-demo-west"));
     assert_true(has_dimension(p, "ServiceID", service_id));
+    assert_true(has_project_tag(p));
     assert_string_equal(json_object_get_string(json_object_array_get_idx(
                             json_object_object_get(p, "AlarmActions"), 0)),
                         TOPIC_W);
@@ -205,6 +219,7 @@ static void check_alarms_in_endpoint(struct awsep_fx *fx, const char *service_id
     assert_true(json_object_get_double(json_object_object_get(p, "Threshold")) == 5.0);
     assert_true(has_dimension(p, "DistributionId", dist_id));
     assert_true(has_dimension(p, "Region", "Global"));
+    assert_true(has_project_tag(p));
     assert_string_equal(json_object_get_string(
                             json_object_array_get_idx(json_object_object_get(p, "OKActions"), 0)),
                         TOPIC_E);
@@ -235,6 +250,7 @@ static void test_alarms_lifecycle(void **state)
     const char *names[] = {"dr-demo-edge-5xx"};
     char service_id[64], dist_id[64], *text;
     size_t removed = 0, gone = 0, before;
+    long text_at;
     struct aws_error ae;
     cfdr_err e;
 
@@ -262,6 +278,11 @@ static void test_alarms_lifecycle(void **state)
     assert_int_equal(json_object_array_length(json_object_object_get(out, "alarms")), 2);
     assert_int_equal(json_object_array_length(json_object_object_get(out, "subscriptions")), 4);
     assert_null(strstr(json_object_to_json_string(out), "T0KEN"));
+    /* the figures cmd_alarms prints and the journal keeps, as the local provider gives them */
+    assert_int_equal(json_object_get_int(json_object_object_get(out, "webhooks")), 1);
+    assert_int_equal(json_object_get_int(json_object_object_get(out, "emails")), 1);
+    assert_int_equal(json_object_get_int(json_object_object_get(out, "period_s")), 60);
+    assert_true(json_object_get_boolean(jpath(out, "monitoring_subscription", "created", NULL)));
     json_object_put(out);
     check_alarms_in_endpoint(fx, service_id, dist_id);
     assert_int_equal(count_kind(&w.st, "alarm"), 2);
@@ -273,13 +294,29 @@ static void test_alarms_lifecycle(void **state)
     assert_null(strstr(text, "T0KEN"));
     free(text);
 
-    /* again: nothing changes */
+    /* again: nothing changes, and the monitoring subscription was already enabled */
     before = mutating_requests(fx);
     out = json_object_new_object();
     CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    assert_false(json_object_get_boolean(jpath(out, "monitoring_subscription", "created", NULL)));
     json_object_put(out);
     assert_int_equal(mutating_requests(fx), before);
     assert_int_equal(state_resource_count(&w.st), 3 + 2 + 2 + 4 + 1);
+    /* the state lost the monitoring subscription: CloudFront says it exists, and it is
+     * reported as already enabled, not as created (nor billed anew) */
+    CHECK_OK(state_remove_resource(&w.st, "monitoring_subscription", dist_id, &e));
+    fflush(w.errs);
+    text_at = ftell(w.errs);
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    assert_false(json_object_get_boolean(jpath(out, "monitoring_subscription", "created", NULL)));
+    json_object_put(out);
+    text = said(&w);
+    assert_non_null(strstr(text + text_at, "additional metrics of distribution"));
+    assert_non_null(strstr(text + text_at, "already enabled"));
+    assert_null(strstr(text + text_at, "billed"));
+    free(text);
+    assert_int_equal(count_kind(&w.st, "monitoring_subscription"), 1);
 
     /* the webhook leaves cfdr.json: while pending it stays (SNS cannot remove it), once
      * confirmed the next setup unsubscribes it in both regions */
@@ -406,6 +443,154 @@ static void test_alarms_lifecycle(void **state)
     {
         static const struct awsep_expect expected[] = {
             {"DeleteAlarms", CW_ERR_RESOURCE_NOT_FOUND, 1, NULL},
+            /* the first setup reads before it creates */
+            {"GetMonitoringSubscription", "NoSuchMonitoringSubscription", 1, NULL},
+        };
+        awsep_check_log(fx, expected, 2, 0);
+    }
+}
+
+/* The secondary's region changes in cfdr.json after alarms setup: setup refuses (the failover
+ * alarm watches the recorded service), and alarms and topics are recorded by region and name,
+ * so an alarm of the same name in another region is never overwritten in the state and lost:
+ * destroy removes every one. */
+static void test_alarms_secondary_moved(void **state)
+{
+    struct awsep_fx *fx = *state;
+    struct world w;
+    json_object *out, *doc, *f;
+    size_t removed = 0, gone = 0, before;
+    cfdr_err e;
+
+    world_open(&w);
+    CHECK_OK(w.p.ops->create(&w.p, 1, 0, &e));
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    json_object_put(out);
+    assert_non_null(state_resource(&w.st, "alarm", "us-west-2:dr-demo-failover-active"));
+    assert_non_null(state_resource(&w.st, "alarm", "us-east-1:dr-demo-edge-5xx"));
+    assert_non_null(state_resource(&w.st, "alarm_topic", "us-west-2:dr-demo-alarms"));
+
+    /* cfdr.json moves the secondary: refused before any request, and nothing recorded */
+    snprintf(w.cfg.secondary.region, sizeof(w.cfg.secondary.region), "eu-west-1");
+    before = awsep_count(&fx->ep, NULL);
+    out = json_object_new_object();
+    assert_int_equal(w.p.ops->alarms_setup(&w.p, out, &e), CFDR_E_CONFIG);
+    json_object_put(out);
+    assert_non_null(strstr(e.msg, "dr-demo-west (us-west-2) as the secondary service"));
+    assert_non_null(strstr(e.msg, "cfdr.json says dr-demo-west (eu-west-1)"));
+    assert_non_null(strstr(e.msg, "cfdr destroy"));
+    assert_int_equal(awsep_count(&fx->ep, NULL), before);
+    assert_int_equal(count_kind(&w.st, "alarm"), 2);
+
+    /* a secondary recorded in the new region (as after a destroy of the services and a new
+     * create): the new alarm and topic are recorded beside the old ones, not over them */
+    f = json_object_new_object();
+    json_object_object_add(f, "region", json_object_new_string("eu-west-1"));
+    CHECK_OK(state_put_resource(&w.st, "service", "secondary", f, &e));
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    json_object_put(out);
+    assert_int_equal(count_kind(&w.st, "alarm"), 3);
+    assert_int_equal(count_kind(&w.st, "alarm_topic"), 3);
+    assert_non_null(state_resource(&w.st, "alarm", "us-west-2:dr-demo-failover-active"));
+    assert_non_null(state_resource(&w.st, "alarm", "eu-west-1:dr-demo-failover-active"));
+
+    /* destroy removes everything recorded, in every region */
+    CHECK_OK(w.p.ops->destroy(&w.p, 0, &removed, &gone, &e));
+    assert_int_equal(gone, 0);
+    assert_int_equal(state_resource_count(&w.st), 0);
+    doc = awsep_control(&fx->ep, "GET", "/state", NULL);
+    assert_int_equal(json_object_object_length(jpath(doc, "services", "sns", "topics")), 0);
+    {
+        json_object_object_foreach(jpath(doc, "services", "monitoring", "alarms"), region, list)
+        {
+            if (json_object_object_length(list) != 0)
+                fail_msg("alarms left in %s after destroy", region);
+        }
+    }
+    json_object_put(doc);
+    world_close(&w);
+    {
+        static const struct awsep_expect expected[] = {
+            {"GetMonitoringSubscription", "NoSuchMonitoringSubscription", 1, NULL},
+        };
+        awsep_check_log(fx, expected, 1, 0);
+    }
+}
+
+/* Someone else's alarm of the same name: PutMetricAlarm would silently replace it and destroy
+ * would delete it. Setup refuses unless the alarm carries cfdr:project=<project> (cfdr made
+ * it, and the state that recorded it was lost): then it is taken over. */
+static void test_alarms_takeover(void **state)
+{
+    struct awsep_fx *fx = *state;
+    struct world w;
+    struct cw_alarm *a = calloc(1, sizeof(*a));
+    const char *names[1] = {"dr-demo-failover-active"};
+    size_t removed = 0, gone = 0, puts;
+    json_object *out, *doc;
+    struct aws_error ae;
+    char *text;
+    cfdr_err e;
+
+    assert_non_null(a);
+    world_open(&w);
+    CHECK_OK(w.p.ops->create(&w.p, 1, 0, &e));
+    snprintf(a->name, sizeof(a->name), "dr-demo-failover-active");
+    snprintf(a->namespace_, sizeof(a->namespace_), "AWS/AppRunner");
+    snprintf(a->metric, sizeof(a->metric), "Requests");
+    snprintf(a->statistic, sizeof(a->statistic), "Sum");
+    snprintf(a->comparison, sizeof(a->comparison), "GreaterThanOrEqualToThreshold");
+    a->threshold = 7;
+    a->period_s = 300;
+    a->evaluation_periods = 1;
+    CHECK_OK(cw_put_metric_alarm(fx->t, "us-west-2", a, &ae, &e));
+    puts = awsep_count(&fx->ep, "PutMetricAlarm");
+
+    out = json_object_new_object();
+    assert_int_equal(w.p.ops->alarms_setup(&w.p, out, &e), CFDR_E_CONFIG);
+    json_object_put(out);
+    assert_non_null(strstr(e.msg, "already has an alarm dr-demo-failover-active in us-west-2"));
+    assert_non_null(strstr(e.msg, "that cfdr did not create"));
+    assert_non_null(strstr(e.msg, "no tag cfdr:project=dr-demo"));
+    assert_non_null(strstr(e.msg, "aws cloudwatch delete-alarms --region us-west-2"));
+    assert_int_equal(awsep_count(&fx->ep, "PutMetricAlarm"), puts); /* left as it was */
+    doc = awsep_control(&fx->ep, "GET", "/state", NULL);
+    assert_true(json_object_get_double(
+                    json_object_object_get(alarm_params(json_object_object_get(doc, "services"),
+                                                        "us-west-2", "dr-demo-failover-active"),
+                                           "Threshold")) == 7.0);
+    json_object_put(doc);
+    assert_null(state_resource(&w.st, "alarm", "us-west-2:dr-demo-failover-active"));
+
+    /* one that cfdr made (tagged) but the state forgot: taken over */
+    CHECK_OK(cw_delete_alarms(fx->t, "us-west-2", names, 1, &ae, &e));
+    snprintf(a->tags[0].key, sizeof(a->tags[0].key), "cfdr:project");
+    snprintf(a->tags[0].value, sizeof(a->tags[0].value), "dr-demo");
+    a->ntags = 1;
+    CHECK_OK(cw_put_metric_alarm(fx->t, "us-west-2", a, &ae, &e));
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    json_object_put(out);
+    assert_non_null(state_resource(&w.st, "alarm", "us-west-2:dr-demo-failover-active"));
+    text = said(&w);
+    assert_non_null(strstr(text, "taken over"));
+    free(text);
+    doc = awsep_control(&fx->ep, "GET", "/state", NULL);
+    assert_true(json_object_get_double(
+                    json_object_object_get(alarm_params(json_object_object_get(doc, "services"),
+                                                        "us-west-2", "dr-demo-failover-active"),
+                                           "Threshold")) == 1.0); /* cfdr's definition now */
+    json_object_put(doc);
+
+    CHECK_OK(w.p.ops->destroy(&w.p, 0, &removed, &gone, &e));
+    assert_int_equal(state_resource_count(&w.st), 0);
+    world_close(&w);
+    free(a);
+    {
+        static const struct awsep_expect expected[] = {
+            {"GetMonitoringSubscription", "NoSuchMonitoringSubscription", 1, NULL},
         };
         awsep_check_log(fx, expected, 1, 0);
     }
@@ -415,6 +600,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_alarms_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alarms_secondary_moved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alarms_takeover, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "drills/servedby.h"
@@ -271,6 +272,51 @@ static void test_first_change(void **state)
     assert_true(drill_servedby_first(d, 0, 0.0, 0) == -1);
 }
 
+/* The change of the primary's health a drill's event comes from: `run` consecutive direct
+ * probes of one health, searched in a window. Probes are sent every 0.1 s from t = 0; 'H'
+ * healthy, 'F' failing. */
+static void test_first_run_table(void **state)
+{
+    static const struct {
+        const char *probes;
+        double from_s, until_s;
+        int healthy;
+        size_t run;
+        double want; /* -1: none */
+        const char *why;
+    } cases[] = {
+        {"HHFFFFF", 0.15, -1, 0, 3, 0.2, "the first of three failures is the start"},
+        {"HHFHHFFFF", 0.15, -1, 0, 3, 0.5, "one transient failure does not start the outage"},
+        {"HHFFHFFF", 0.15, -1, 0, 3, 0.5, "two failures then a success: not yet"},
+        {"HFFFHH", 0.05, -1, 0, 3, 0.1, "the request just before the run"},
+        {"HFFFHH", 0.15, -1, 0, 3, -1, "a run begun before the request is not a start"},
+        {"FFFHHFFF", 0.25, -1, 0, 3, 0.5, "failures before the request do not count"},
+        {"HHHHFFF", 0.15, 0.55, 0, 3, -1, "a run cut by the window's end (the recovery) is none"},
+        {"HHHFFFF", 0.15, 0.65, 0, 3, 0.3, "a run inside the window"},
+        {"HHFFFFF", 0.15, 0.3, 0, 3, -1, "a start after the end of the event is none"},
+        {"HHFF", 0.0, -1, 0, 3, -1, "too few probes left"},
+        {"FFHFHHH", 0.0, -1, 1, 3, 0.4, "failback: three successes in a row"},
+        {"FFHFHH", 0.0, -1, 1, 3, -1, "failback: two successes at the end are not enough"},
+        {"HHFHH", 0.15, -1, 0, 1, 0.2, "a run of one is the old rule"},
+        {"", 0.0, -1, 0, 3, -1, "no direct probes"},
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct drill_direct d[16];
+        size_t n = strlen(cases[c].probes);
+        double got;
+        memset(d, 0, sizeof(d));
+        for (size_t i = 0; i < n; i++) {
+            d[i].sent_s = 0.1 * (double)i;
+            d[i].healthy = cases[c].probes[i] == 'H';
+        }
+        got = drill_servedby_first_run(d, n, cases[c].from_s, cases[c].until_s, cases[c].healthy,
+                                       cases[c].run);
+        if (cases[c].want < 0 ? got >= 0 : fabs(got - cases[c].want) > 1e-9)
+            fail_msg("case %zu (%s): got %g, want %g", c, cases[c].why, got, cases[c].want);
+    }
+}
+
 static void test_method_names(void **state)
 {
     (void)state;
@@ -289,7 +335,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attribution_table), cmocka_unit_test(test_primary_health_edges),
         cmocka_unit_test(test_healthy),           cmocka_unit_test(test_first_change),
-        cmocka_unit_test(test_method_names),
+        cmocka_unit_test(test_first_run_table),   cmocka_unit_test(test_method_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,12 +1,13 @@
 """CloudWatch back end: metric alarms per region (PutMetricAlarm, DescribeAlarms,
-DeleteAlarms, SetAlarmState).
+DeleteAlarms, SetAlarmState, ListTagsForResource).
 
 Checks AWS makes beyond the model: a metric alarm names one metric (MetricName,
 Namespace, Period, exactly one of Statistic/ExtendedStatistic) or uses Metrics, not
 both; Period is 10, 20, 30 or a multiple of 60 and Period x EvaluationPeriods is at
 most a day; DatapointsToAlarm <= EvaluationPeriods; TreatMissingData is one of the four
 values; alarm actions live in the alarm's region (an SNS topic in another region is
-rejected). A state change with actions enabled notifies the SNS topics named by the
+rejected). PutMetricAlarm's Tags are applied when it creates the alarm and ignored when it
+updates one (as the API reference says: TagResource changes tags). A state change with actions enabled notifies the SNS topics named by the
 actions of the new state (recorded by the SNS back end).
 """
 
@@ -100,6 +101,7 @@ class CloudWatchBackend(Backend):
             "reason_data": old.get("reason_data") if old else None,
             "state_updated": old["state_updated"] if old else now,
             "created": old["created"] if old else now,
+            "tags": copy.deepcopy(old.get("tags", [])) if old else copy.deepcopy(p.get("Tags", [])),
         }
         alarms[p["AlarmName"]] = rec
         return {}
@@ -187,6 +189,16 @@ class CloudWatchBackend(Backend):
         for name in call.params["AlarmNames"]:
             del alarms[name]
         return {}
+
+    def op_ListTagsForResource(self, call):
+        arn = call.params["ResourceARN"]
+        parts = arn.split(":", 6)
+        if len(parts) != 7 or parts[0] != "arn" or parts[2] != "cloudwatch" or parts[5] != "alarm":
+            raise model_error(call.op, "InvalidParameterValueException", "Invalid ARN %s." % arn[:200])
+        rec = self._region(parts[3]).get(parts[6]) if parts[3] == call.region and parts[4] == self.ctx.account_id else None
+        if rec is None:
+            raise model_error(call.op, "ResourceNotFoundException", "Alarm %s does not exist." % arn[:200])
+        return {"Tags": copy.deepcopy(rec.get("tags", []))}
 
     def op_SetAlarmState(self, call):
         p = call.params
