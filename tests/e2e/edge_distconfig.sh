@@ -65,6 +65,9 @@ json_field() { # json_field LINE NAME -> the number after "NAME":
 # start_standin NAME REGION: sets ${NAME}_port and ${NAME}_control.
 start_standin() {
   local name=$1 region=$2 line
+  # The redirection below truncates the file in the background child, maybe after wait_ready
+  # has read a previous run's ready line (a stale port): start from no file at all.
+  rm -f "$work/$name.ready"
   CFDR_READY_FD=3 "$bin" _standin --region "$region" --service "dr-$name" \
     --listen 127.0.0.1:0 --control 127.0.0.1:0 3>"$work/$name.ready" >"$work/$name.log" 2>&1 &
   pids+=($!)
@@ -78,6 +81,7 @@ start_standin() {
 start_edge() {
   local name=$1 line said i
   shift
+  rm -f "$work/$name.ready" # as in start_standin
   CFDR_READY_FD=3 "$bin" edge "$@" --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
     3>"$work/$name.ready" >"$work/$name.access" 2>"$work/$name.log" &
   pids+=($!)
