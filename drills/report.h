@@ -79,13 +79,14 @@ struct drill_report {
     struct drill_outage_figures outage;     /* kind == OUTAGE */
     struct drill_failback_figures failback; /* kind == FAILBACK */
     struct drill_budget budget;
-    double alert_seconds;     /* outage start to the first notification received; -1: none */
-    const char *alert_note;   /* why alert_seconds is -1 (e.g. no alarms set up); NULL: none */
-    const char *alert_target; /* the kind of target alert_seconds measured ("webhook", "email",
-                               * or "file" when there is neither); NULL: unknown or none */
-    int passed;               /* the result the command's exit status reflects */
-    const char *verdict;      /* one sentence: why it passed or failed */
-    int interrupted;          /* the drill was cut short (Ctrl-C): a partial report */
+    double alert_seconds;   /* outage start to the first notification received; -1: none */
+    const char *alert_note; /* why alert_seconds is -1 (e.g. no alarms set up); NULL: none */
+    int passed;             /* the result the command's exit status reflects */
+    const char *verdict;    /* one sentence: why it passed or failed */
+    int interrupted;        /* the drill was cut short (Ctrl-C): a partial report */
+    /* The kind of target alert_seconds measured: "webhook", "email", or "file" when the alarm
+     * service has neither; NULL: unknown or none. */
+    const char *alert_target;
     /* When the fault (resume) was requested, seconds from t = 0, -1 when unknown, and as
      * ISO-8601 (NULL when unknown); event_s is when it took effect. */
     double requested_s;
