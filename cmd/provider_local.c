@@ -883,6 +883,16 @@ static cfdr_code local_alarms_test(struct provider *p, const char *name, json_ob
         rc = err_set(err, CFDR_E_IO, "the alarm service did not say where it notifies");
         goto out;
     }
+    /* Webhooks on one host look alike (scheme://host:port): name each by its place in
+     * alarms.https (the service adds them in that order). */
+    for (size_t k = 0, nw = 0; k < json_object_array_length(targets); k++) {
+        json_object *tg = json_object_array_get_idx(targets, k);
+        char label[48];
+        if (!json_str(tg, "kind") || strcmp(json_str(tg, "kind"), "webhook") != 0)
+            continue;
+        snprintf(label, sizeof(label), "alarms.https[%zu]", nw++);
+        json_object_object_add(tg, "config", json_object_new_string(label));
+    }
     until = clock_mono_s() + wait_s;
     for (;;) {
         short_of = 0;
@@ -916,6 +926,18 @@ static cfdr_code local_alarms_test(struct provider *p, const char *name, json_ob
             json_object *tg = json_object_array_get_idx(targets, k);
             if (!target_delivered(got, tg))
                 json_object_array_add(pend, json_object_get(tg));
+        }
+        /* which configured webhook each delivery reached */
+        for (size_t g = 0; g < json_object_array_length(got); g++) {
+            json_object *d = json_object_array_get_idx(got, g);
+            for (size_t k = 0; json_str(d, "target_id") && k < json_object_array_length(targets);
+                 k++) {
+                json_object *tg = json_object_array_get_idx(targets, k);
+                if (json_str(tg, "id") && json_str(tg, "config") &&
+                    strcmp(json_str(tg, "id"), json_str(d, "target_id")) == 0)
+                    json_object_object_add(d, "config",
+                                           json_object_new_string(json_str(tg, "config")));
+            }
         }
         json_object_object_add(t, "pending", pend);
     }
