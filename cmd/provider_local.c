@@ -623,7 +623,7 @@ static cfdr_code alarms_remove_kept(struct provider *p, cfdr_err *err)
                 "  removed the alarm service's configuration (webhook URLs, SMTP credentials), "
                 "status and notification spool%s; kept its records (deliveries.jsonl, "
                 "published.jsonl, notifications.jsonl: no URLs or credentials)",
-                dropped ? "" : " (no notification was pending)");
+                dropped ? "" : " (nothing was left undelivered)");
     return CFDR_OK;
 }
 

@@ -496,7 +496,7 @@ def main():
               % [(a, s) for _, a, s, _ in new])
         pids = state_pids()
         rc, out, err = cfdr("destroy", "--yes")
-        check(rc == 0 and "no notification was pending" in err,
+        check(rc == 0 and "nothing was left undelivered" in err,
               "a destroy with nothing pending says so: " + err)
         check(wait_for(lambda: not any(alive(p) for p in pids), 3),
               "no process left after the second destroy")
