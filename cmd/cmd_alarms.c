@@ -266,15 +266,17 @@ cfdr_code cmd_alarms_test(struct cfdr_app *app, const struct cli_invocation *inv
                          : (jstr(t, "note") ? jstr(t, "note") : "not notified"));
         for (size_t k = 0; k < ngot; k++) {
             json_object *d = json_object_array_get_idx(got, k);
-            app_say(app, "    received by %s %s (%.3f s after publishing)", jstr(d, "kind"),
-                    jstr(d, "target"),
+            app_say(app, "    received by %s %s%s%s%s (%.3f s after publishing)", jstr(d, "kind"),
+                    jstr(d, "target"), jstr(d, "config") ? " (" : "",
+                    jstr(d, "config") ? jstr(d, "config") : "", jstr(d, "config") ? ")" : "",
                     json_object_get_double(jget(d, "delivered_at")) -
                         json_object_get_double(jget(d, "published_at")));
         }
         for (size_t k = 0; k < npend; k++) {
             json_object *d = json_object_array_get_idx(pend, k);
-            app_say(app, "    NOT yet received by %s %s (kept in the spool, retried)",
-                    jstr(d, "kind"), jstr(d, "target"));
+            app_say(app, "    NOT yet received by %s %s%s%s%s (kept in the spool, retried)",
+                    jstr(d, "kind"), jstr(d, "target"), jstr(d, "config") ? " (" : "",
+                    jstr(d, "config") ? jstr(d, "config") : "", jstr(d, "config") ? ")" : "");
         }
         if (!notified)
             not_notified++;

@@ -153,20 +153,23 @@ static double iso_to_wall(const char *iso)
 
 /* alert_seconds (docs/ALARMS.md, Local mode): the event's start to the first delivery of the
  * failover-active notification it should cause — ALARM after an outage, OK after a failback —
- * as the local alarm service recorded it. The notification can trail the last probe by up to
+ * to a webhook or e-mail target (the JSON-lines file only when there is neither: it gets every
+ * notification milliseconds after it is published, receiver up or down), as the local alarm
+ * service recorded it (alarmd_first_alert). The notification can trail the last probe by up to
  * a period, so this waits for it a little (bounded) when it has not arrived yet. */
 static void find_alert(struct cfdr_app *app, struct cfdr_state *st, const struct cfdr_config *cfg,
                        struct drill_report *r, char *note, size_t n)
 {
     json_object *res = state_resource(st, "alarmd", "alarmd"), *v;
     const char *state = r->kind == DRILL_REPORT_OUTAGE ? "ALARM" : "OK";
-    char dir[PATH_MAX], alarm[CONFIG_PROJECT_MAX + 32], kind[16];
-    double since = iso_to_wall(r->event_started_at), at = 0, until;
+    char dir[PATH_MAX], alarm[CONFIG_PROJECT_MAX + 32];
+    double since = iso_to_wall(r->event_started_at), until;
     double grace = cfg->alarms.period_s + 1.0 < 3.0 ? cfg->alarms.period_s + 1.0 : 3.0;
     struct daemon_id id;
-    int found = 0;
+    struct alarmd_alert a;
     cfdr_err e;
 
+    memset(&a, 0, sizeof(a));
     r->alert_note = note;
     if (!app->g.local) {
         snprintf(note, n,
@@ -191,26 +194,31 @@ static void find_alert(struct cfdr_app *app, struct cfdr_state *st, const struct
                         : 0;
     until = clock_mono_s() + grace;
     for (;;) {
-        if (alarmd_first_delivery(dir, alarm, state, since, &found, &at, kind, &e)) {
+        if (alarmd_first_alert(dir, alarm, state, since, &a, &e)) {
             snprintf(note, n, "the alarm service's deliveries could not be read: %.200s", e.msg);
             return;
         }
-        if (found || clock_mono_s() >= until || (app->interrupted && *app->interrupted) ||
+        if (a.found || clock_mono_s() >= until || (app->interrupted && *app->interrupted) ||
             daemon_check(&id, "_alarmd") != DAEMON_OURS)
             break;
         clock_sleep_s(0.05);
     }
-    if (found) {
-        r->alert_seconds = at - since;
+    if (a.found) {
+        r->alert_seconds = a.delivered_at - since;
         r->alert_note = NULL;
+        r->alert_target = strcmp(a.kind, "webhook") == 0 ? "webhook"
+                          : strcmp(a.kind, "email") == 0 ? "email"
+                                                         : "file";
         app_say(app, "  %s notification of %s received %.3f s after the %s started (%s)", state,
                 alarm, r->alert_seconds, r->kind == DRILL_REPORT_OUTAGE ? "outage" : "resume",
-                kind);
+                r->alert_target);
     } else if (daemon_check(&id, "_alarmd") != DAEMON_OURS) {
         snprintf(note, n, "the alarm service is not running (cfdr --local alarms setup starts it)");
     } else {
-        snprintf(note, n, "no %s notification of %s was delivered within the drill window", state,
-                 alarm);
+        snprintf(note, n, "no %s notification of %s was delivered to %s within the drill window",
+                 state, alarm,
+                 a.user_targets ? "a webhook or e-mail target (they stay spooled and are retried)"
+                                : "any target");
     }
 }
 

@@ -8,6 +8,7 @@
  * bodies still differ; none: identical bodies, like App Runner's sample image) and drills must
  * infer which origin served each probe from direct probes (PRODUCT.md section 4).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "cmd/daemon.h"
 #include "cmd/provider.h"
 #include "drills/alarmd.h"
+#include "drills/notify.h"
 
 #define SPAWN_TIMEOUT_MS 10000
 #define STOP_GRACE_MS 3000
@@ -394,12 +396,17 @@ static cfdr_code local_status(struct provider *p, json_object *out, cfdr_err *er
     return CFDR_OK;
 }
 
+static void alarms_drain(struct provider *p, json_object *r);
+static cfdr_code alarms_remove_kept(struct provider *p, cfdr_err *err);
+
 static cfdr_code local_destroy(struct provider *p, int delete_services, size_t *removed,
                                size_t *gone, cfdr_err *err)
 {
     (void)delete_services; /* every stand-in was started by cfdr */
     *removed = *gone = 0;
-    /* Reverse order of creation: the edge first, then the stand-ins. */
+    /* Reverse order of creation: the alarm service, the edge, then the stand-ins. The alarm
+     * service first gets a bounded moment to deliver what it has pending; what it kept
+     * (configuration, status, spool) goes once it is stopped. */
     while (state_resource_count(p->st) > 0) {
         json_object *r = state_resource_at(p->st, state_resource_count(p->st) - 1);
         char kind[32], id[64];
@@ -409,6 +416,8 @@ static cfdr_code local_destroy(struct provider *p, int delete_services, size_t *
         snprintf(kind, sizeof(kind), "%s", json_str(r, "kind") ? json_str(r, "kind") : "?");
         snprintf(id, sizeof(id), "%s", json_str(r, "id") ? json_str(r, "id") : "?");
         id_of(r, &did);
+        if (strcmp(kind, "alarmd") == 0)
+            alarms_drain(p, r);
         if (role)
             CFDR_TRY(daemon_stop(&did, role, STOP_GRACE_MS, &was, err));
         if (was == DAEMON_OURS) {
@@ -423,7 +432,7 @@ static cfdr_code local_destroy(struct provider *p, int delete_services, size_t *
         }
         CFDR_TRY(state_remove_resource(p->st, kind, id, err));
     }
-    return CFDR_OK;
+    return alarms_remove_kept(p, err);
 }
 
 /* ---- alarms (PRODUCT.md section 5): the local alarm service, cfdr _alarmd (drills/alarmd.h)
@@ -436,6 +445,7 @@ static cfdr_code local_destroy(struct provider *p, int delete_services, size_t *
  * The control channel is the service's loopback HTTP port (its ready line's "port"). */
 
 #define ALARMS_TEST_WAIT_S 10.0
+#define ALARMS_DRAIN_S 2.0 /* destroy: how long the service may take to deliver what is pending */
 
 static cfdr_code alarms_dir(struct provider *p, char *out, size_t n, cfdr_err *err)
 {
@@ -502,6 +512,119 @@ static int alarmd_healthy(json_object *r)
     id_of(r, &id);
     return daemon_check(&id, "_alarmd") == DAEMON_OURS &&
            local_http("GET", (int)json_long(r, "port"), "/health", NULL, NULL) == 200;
+}
+
+/* Notifications the running service still has to deliver; -1 when it does not answer. */
+static long alarmd_pending(json_object *r)
+{
+    struct buf body;
+    json_object *doc, *nt, *v;
+    long pending = -1;
+
+    buf_init(&body, BUF_MAX_DOC);
+    if (local_http("GET", (int)json_long(r, "port"), "/status", NULL, &body) == 200 &&
+        (doc = json_tokener_parse(buf_str(&body)))) {
+        if (json_object_object_get_ex(doc, "notifications", &nt) &&
+            json_object_object_get_ex(nt, "pending", &v))
+            pending = (long)json_object_get_int64(v);
+        json_object_put(doc);
+    }
+    buf_free(&body);
+    return pending;
+}
+
+/* destroy: a bounded moment (ALARMS_DRAIN_S) for the service to deliver what is pending, so
+ * that destroy discards only what its targets would not take. */
+static void alarms_drain(struct provider *p, json_object *r)
+{
+    double until = clock_mono_s() + ALARMS_DRAIN_S;
+    long pending;
+
+    if (!alarmd_healthy(r) || (pending = alarmd_pending(r)) <= 0)
+        return;
+    app_say(p->app,
+            "  alarm service: %ld notification%s pending; waiting up to %.0f s for delivery",
+            pending, pending == 1 ? "" : "s", ALARMS_DRAIN_S);
+    while (pending > 0 && clock_mono_s() < until &&
+           !(p->app->interrupted && *p->app->interrupted)) {
+        clock_sleep_s(0.1);
+        pending = alarmd_pending(r);
+    }
+}
+
+/* destroy, once the service is stopped: removes what it kept that would outlive the setup —
+ * alarmd.json (webhook URLs that can hold tokens, the SMTP URL with its credentials),
+ * status.json and the spool <state>/notify-spool — and says how many undelivered
+ * notifications the spool still held (they are discarded: a later setup must not deliver a
+ * destroyed setup's backlog). The records deliveries.jsonl, published.jsonl and
+ * notifications.jsonl stay: they hold no URL or credential (redacted targets, target ids,
+ * SNS-shaped messages) and drill reports and cfdr report read them. */
+static cfdr_code alarms_remove_kept(struct provider *p, cfdr_err *err)
+{
+    static const char *const kept[] = {"alarms/alarmd.json", "alarms/" ALARMD_STATUS_FILE, NULL};
+    char base[PATH_MAX], path[PATH_MAX + 300], spool[PATH_MAX + 32];
+    size_t by_kind[3] = {0, 0, 0}, dropped = 0;
+    int any = 0;
+    DIR *dh;
+
+    if (!realpath(p->st->dir, base))
+        return CFDR_OK; /* no state directory: nothing was kept */
+    snprintf(spool, sizeof(spool), "%s/notify-spool", base);
+    dh = opendir(spool);
+    if (!dh && errno != ENOENT)
+        return err_set(err, CFDR_E_IO, "cannot read the notification spool %s: %s", spool,
+                       strerror(errno));
+    if (dh) {
+        struct dirent *de;
+        cfdr_code rc = CFDR_OK;
+        any = 1;
+        while (!rc && (de = readdir(dh))) {
+            const char *nm = de->d_name;
+            size_t len = strlen(nm);
+            if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0)
+                continue;
+            /* "<seq>-<kind>-<id>.json" is a notification; anything else (a temporary file of
+             * an interrupted write) is not one */
+            if (nm[0] != '.' && len > 5 && strcmp(nm + len - 5, ".json") == 0) {
+                dropped++;
+                if (strstr(nm, "-webhook-"))
+                    by_kind[NOTIFY_WEBHOOK]++;
+                else if (strstr(nm, "-email-"))
+                    by_kind[NOTIFY_EMAIL]++;
+                else
+                    by_kind[NOTIFY_FILE]++;
+            }
+            snprintf(path, sizeof(path), "%s/%s", spool, nm);
+            if (unlink(path) != 0 && errno != ENOENT)
+                rc = err_set(err, CFDR_E_IO, "cannot remove %s: %s", path, strerror(errno));
+        }
+        closedir(dh);
+        if (rc)
+            return rc;
+        if (rmdir(spool) != 0 && errno != ENOENT)
+            return err_set(err, CFDR_E_IO, "cannot remove %s: %s", spool, strerror(errno));
+    }
+    for (const char *const *k = kept; *k; k++) {
+        snprintf(path, sizeof(path), "%s/%s", base, *k);
+        if (unlink(path) == 0)
+            any = 1;
+        else if (errno != ENOENT)
+            return err_set(err, CFDR_E_IO, "cannot remove %s: %s", path, strerror(errno));
+    }
+    if (dropped)
+        app_say(p->app,
+                "  discarded %zu undelivered notification%s (%zu to webhooks, %zu to e-mail, %zu "
+                "to the file) that the alarm service still held: their targets did not accept "
+                "them before destroy",
+                dropped, dropped == 1 ? "" : "s", by_kind[NOTIFY_WEBHOOK], by_kind[NOTIFY_EMAIL],
+                by_kind[NOTIFY_FILE]);
+    if (any)
+        app_say(p->app,
+                "  removed the alarm service's configuration (webhook URLs, SMTP credentials), "
+                "status and notification spool%s; kept its records (deliveries.jsonl, "
+                "published.jsonl, notifications.jsonl: no URLs or credentials)",
+                dropped ? "" : " (nothing was left undelivered)");
+    return CFDR_OK;
 }
 
 static json_object *alarm_summary(const char *name, const char *region, const char *what)
@@ -677,12 +800,20 @@ static void deliveries_of(const char *dir, const char *id, json_object *got)
     free(text);
 }
 
-static int target_delivered(json_object *got, const char *kind, const char *target)
+/* Whether target tg ({kind, target, id} of the service's status) is among the deliveries.
+ * Matched on the notifier's target id: two webhooks on one host show the same
+ * scheme://host[:port], and a delivery to one is not a delivery to the other. A target
+ * without an id (a service older than the id) is matched on what is shown. */
+static int target_delivered(json_object *got, json_object *tg)
 {
+    const char *id = json_str(tg, "id"), *kind = json_str(tg, "kind"),
+               *shown = json_str(tg, "target");
     for (size_t i = 0; i < json_object_array_length(got); i++) {
         json_object *d = json_object_array_get_idx(got, i);
-        if (strcmp(json_str(d, "kind") ? json_str(d, "kind") : "", kind) == 0 &&
-            strcmp(json_str(d, "target") ? json_str(d, "target") : "", target) == 0)
+        const char *did = json_str(d, "target_id"), *dk = json_str(d, "kind"),
+                   *dt = json_str(d, "target");
+        if (id ? did && strcmp(did, id) == 0
+               : kind && shown && dk && dt && strcmp(dk, kind) == 0 && strcmp(dt, shown) == 0)
             return 1;
     }
     return 0;
@@ -752,6 +883,16 @@ static cfdr_code local_alarms_test(struct provider *p, const char *name, json_ob
         rc = err_set(err, CFDR_E_IO, "the alarm service did not say where it notifies");
         goto out;
     }
+    /* Webhooks on one host look alike (scheme://host:port): name each by its place in
+     * alarms.https (the service adds them in that order). */
+    for (size_t k = 0, nw = 0; k < json_object_array_length(targets); k++) {
+        json_object *tg = json_object_array_get_idx(targets, k);
+        char label[48];
+        if (!json_str(tg, "kind") || strcmp(json_str(tg, "kind"), "webhook") != 0)
+            continue;
+        snprintf(label, sizeof(label), "alarms.https[%zu]", nw++);
+        json_object_object_add(tg, "config", json_object_new_string(label));
+    }
     until = clock_mono_s() + wait_s;
     for (;;) {
         short_of = 0;
@@ -767,7 +908,7 @@ static cfdr_code local_alarms_test(struct provider *p, const char *name, json_ob
             deliveries_of(dir, id, got);
             for (size_t k = 0; k < json_object_array_length(targets); k++) {
                 json_object *tg = json_object_array_get_idx(targets, k);
-                if (!target_delivered(got, json_str(tg, "kind"), json_str(tg, "target")))
+                if (!target_delivered(got, tg))
                     short_of++;
             }
         }
@@ -783,8 +924,20 @@ static cfdr_code local_alarms_test(struct provider *p, const char *name, json_ob
         pend = json_object_new_array();
         for (size_t k = 0; k < json_object_array_length(targets); k++) {
             json_object *tg = json_object_array_get_idx(targets, k);
-            if (!target_delivered(got, json_str(tg, "kind"), json_str(tg, "target")))
+            if (!target_delivered(got, tg))
                 json_object_array_add(pend, json_object_get(tg));
+        }
+        /* which configured webhook each delivery reached */
+        for (size_t g = 0; g < json_object_array_length(got); g++) {
+            json_object *d = json_object_array_get_idx(got, g);
+            for (size_t k = 0; json_str(d, "target_id") && k < json_object_array_length(targets);
+                 k++) {
+                json_object *tg = json_object_array_get_idx(targets, k);
+                if (json_str(tg, "id") && json_str(tg, "config") &&
+                    strcmp(json_str(tg, "id"), json_str(d, "target_id")) == 0)
+                    json_object_object_add(d, "config",
+                                           json_object_new_string(json_str(tg, "config")));
+            }
         }
         json_object_object_add(t, "pending", pend);
     }

@@ -46,6 +46,7 @@ struct pubrec {
 struct target_info {
     enum notify_kind kind;
     char shown[300];
+    char id[33]; /* notify_target_id: two webhooks on one host show the same */
 };
 
 struct alarmd {
@@ -160,6 +161,8 @@ static void on_delivered(void *ud, const struct notify_delivery *dl)
     json_object_object_add(o, "message_id", json_object_new_string(dl->message_id));
     json_object_object_add(o, "kind", json_object_new_string(notify_kind_name(dl->kind)));
     json_object_object_add(o, "target", json_object_new_string(dl->target));
+    json_object_object_add(o, "target_id",
+                           dl->target_id ? json_object_new_string(dl->target_id) : NULL);
     json_object_object_add(o, "published_at", json_object_new_double(dl->published_at));
     json_object_object_add(o, "delivered_at", json_object_new_double(dl->delivered_at));
     json_object_object_add(o, "published", json_object_new_string(pub));
@@ -245,6 +248,7 @@ static json_object *status_json(struct alarmd *d)
         json_object_object_add(t, "kind",
                                json_object_new_string(notify_kind_name(d->targets[i].kind)));
         json_object_object_add(t, "target", json_object_new_string(d->targets[i].shown));
+        json_object_object_add(t, "id", json_object_new_string(d->targets[i].id));
         json_object_array_add(tl, t);
     }
     json_object_object_add(nt, "targets", tl);
@@ -759,18 +763,21 @@ static cfdr_code add_targets(struct alarmd *d, cfdr_err *err)
     for (size_t i = 0; i < o->nwebhooks; i++) {
         CFDR_TRY(notify_add_webhook(d->n, o->webhooks[i], err));
         d->targets[d->ntargets].kind = NOTIFY_WEBHOOK;
+        notify_target_id(NOTIFY_WEBHOOK, o->webhooks[i], d->targets[d->ntargets].id);
         shown_url(o->webhooks[i], d->targets[d->ntargets].shown, sizeof(d->targets[0].shown));
         d->ntargets++;
     }
     for (size_t i = 0; i < o->nemails; i++) {
         CFDR_TRY(notify_add_email(d->n, o->emails[i], err));
         d->targets[d->ntargets].kind = NOTIFY_EMAIL;
+        notify_target_id(NOTIFY_EMAIL, o->emails[i], d->targets[d->ntargets].id);
         snprintf(d->targets[d->ntargets].shown, sizeof(d->targets[0].shown), "%s", o->emails[i]);
         d->ntargets++;
     }
     if (o->file_target) {
         CFDR_TRY(notify_add_file(d->n, o->file_target, err));
         d->targets[d->ntargets].kind = NOTIFY_FILE;
+        notify_target_id(NOTIFY_FILE, o->file_target, d->targets[d->ntargets].id);
         snprintf(d->targets[d->ntargets].shown, sizeof(d->targets[0].shown), "%s", o->file_target);
         d->ntargets++;
     }
@@ -933,9 +940,11 @@ out:
 
 /* ---- reading deliveries back ---- */
 
-cfdr_code alarmd_first_delivery(const char *dir, const char *alarm, const char *state,
-                                double since_wall, int *found, double *delivered_at, char kind[16],
-                                cfdr_err *err)
+/* The earliest delivery in dir's deliveries.jsonl of `alarm` entering `state`, published at or
+ * after since_wall, to a target whose kind is in `kinds` (a bit per enum notify_kind). */
+static cfdr_code first_delivery(const char *dir, const char *alarm, const char *state,
+                                double since_wall, unsigned kinds, int *found, double *delivered_at,
+                                char kind[16], cfdr_err *err)
 {
     char path[1024], *text = NULL, *line, *save = NULL;
     size_t len = 0;
@@ -954,11 +963,15 @@ cfdr_code alarmd_first_delivery(const char *dir, const char *alarm, const char *
         return rc;
     for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         json_object *o = json_tokener_parse(line), *a, *s, *p, *g, *k;
-        if (o && json_object_object_get_ex(o, "alarm", &a) &&
+        int kbit = -1;
+        if (o && json_object_object_get_ex(o, "kind", &k))
+            for (int i = 0; i < 3; i++)
+                if (strcmp(json_object_get_string(k), notify_kind_name((enum notify_kind)i)) == 0)
+                    kbit = i;
+        if (o && kbit >= 0 && (kinds & (1u << kbit)) && json_object_object_get_ex(o, "alarm", &a) &&
             json_object_object_get_ex(o, "state", &s) &&
             json_object_object_get_ex(o, "published_at", &p) &&
             json_object_object_get_ex(o, "delivered_at", &g) &&
-            json_object_object_get_ex(o, "kind", &k) &&
             strcmp(json_object_get_string(a), alarm) == 0 &&
             strcmp(json_object_get_string(s), state) == 0 &&
             json_object_get_double(p) >= since_wall &&
@@ -971,4 +984,60 @@ cfdr_code alarmd_first_delivery(const char *dir, const char *alarm, const char *
     }
     free(text);
     return CFDR_OK;
+}
+
+cfdr_code alarmd_first_delivery(const char *dir, const char *alarm, const char *state,
+                                double since_wall, int *found, double *delivered_at, char kind[16],
+                                cfdr_err *err)
+{
+    return first_delivery(dir, alarm, state, since_wall, 7u, found, delivered_at, kind, err);
+}
+
+/* Which kinds of target the service notifies, from its status.json: a bit per kind; 0 when
+ * the file cannot be read. */
+static unsigned configured_kinds(const char *dir)
+{
+    char path[1024], *text = NULL;
+    size_t len = 0;
+    unsigned kinds = 0;
+    json_object *doc, *nt, *tl;
+
+    snprintf(path, sizeof(path), "%s/" ALARMD_STATUS_FILE, dir);
+    if (atomicfile_read(path, BUF_MAX_DOC, &text, &len, NULL) != CFDR_OK)
+        return 0;
+    doc = json_tokener_parse(text);
+    free(text);
+    if (doc && json_object_object_get_ex(doc, "notifications", &nt) &&
+        json_object_object_get_ex(nt, "targets", &tl) && json_object_is_type(tl, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(tl); i++) {
+            json_object *k;
+            if (!json_object_object_get_ex(json_object_array_get_idx(tl, i), "kind", &k))
+                continue;
+            for (int b = 0; b < 3; b++)
+                if (strcmp(json_object_get_string(k), notify_kind_name((enum notify_kind)b)) == 0)
+                    kinds |= 1u << b;
+        }
+    }
+    json_object_put(doc);
+    return kinds;
+}
+
+cfdr_code alarmd_first_alert(const char *dir, const char *alarm, const char *state,
+                             double since_wall, struct alarmd_alert *out, cfdr_err *err)
+{
+    unsigned kinds = configured_kinds(dir);
+    const unsigned user = (1u << NOTIFY_WEBHOOK) | (1u << NOTIFY_EMAIL);
+
+    memset(out, 0, sizeof(*out));
+    out->user_targets = (kinds & user) != 0;
+    /* Unknown targets (no status yet): a person's target if one got it, else any. */
+    if (!kinds) {
+        CFDR_TRY(first_delivery(dir, alarm, state, since_wall, user, &out->found,
+                                &out->delivered_at, out->kind, err));
+        if (out->found)
+            return CFDR_OK;
+        kinds = 7u;
+    }
+    return first_delivery(dir, alarm, state, since_wall, out->user_targets ? user : kinds,
+                          &out->found, &out->delivered_at, out->kind, err);
 }

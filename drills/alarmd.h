@@ -14,8 +14,8 @@
  * counts (rewritten atomically after every evaluation and delivery) published.jsonl   one line per
  * published notification: message_id, alarm, state, published_at (so deliveries of notifications
  * spooled by an earlier run still name their alarm) deliveries.jsonl  one line per delivery to a
- * target: alarm, state, message_id, kind, target (redacted), published_at, delivered_at, attempts —
- * what drill reports read for alert_seconds (alarmd_first_delivery)
+ * target: alarm, state, message_id, kind, target (redacted), target_id, published_at, delivered_at,
+ * attempts — what drill reports read for alert_seconds (alarmd_first_delivery)
  *
  * Metrics: at each period boundary + ALARMD_SCRAPE_DELAY_S it reads the edge's Prometheus
  * /metrics (the edge recorded in the state file, found again at every scrape, so a restarted
@@ -38,8 +38,11 @@
  *                             {"tested":[{"alarm","message_id","notified","targets","note"}]};
  *                             404 for an unknown alarm.
  *
- * Ownership: alarmd_run borrows its options for the call. alarmd_first_delivery allocates
- * nothing that outlives it.
+ * Deliveries name their target's id (notify_target_id) besides its shown form, and status
+ * lists each target's id, so two webhooks on one host (same scheme://host:port) are told apart.
+ *
+ * Ownership: alarmd_run borrows its options for the call. alarmd_first_delivery and
+ * alarmd_first_alert allocate nothing that outlives them.
  */
 #ifndef CFDR_DRILL_ALARMD_H
 #define CFDR_DRILL_ALARMD_H
@@ -93,5 +96,20 @@ cfdr_code alarmd_run(const struct alarmd_options *o, cfdr_err *err);
 cfdr_code alarmd_first_delivery(const char *dir, const char *alarm, const char *state,
                                 double since_wall, int *found, double *delivered_at, char kind[16],
                                 cfdr_err *err);
+
+/* What a drill report measures as alert_seconds (docs/ALARMS.md): the first delivery of
+ * `alarm` entering `state`, published at or after since_wall, to a person's target — a webhook
+ * or an e-mail — when the service has any (its status.json lists its targets); only a service
+ * with neither counts its JSON-lines file, which gets every notification milliseconds after it
+ * is published and so says nothing about a receiver. CFDR_OK with out->found = 0 when there is
+ * none. */
+struct alarmd_alert {
+    int found;
+    double delivered_at; /* wall-clock seconds */
+    char kind[16];       /* notify_kind_name of the target that received it */
+    int user_targets; /* the service has webhook or e-mail targets (then the file never counts) */
+};
+cfdr_code alarmd_first_alert(const char *dir, const char *alarm, const char *state,
+                             double since_wall, struct alarmd_alert *out, cfdr_err *err);
 
 #endif

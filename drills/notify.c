@@ -453,7 +453,7 @@ static cfdr_code build_email(const struct notify *n, const char *to, const char 
     return rc;
 }
 
-static void target_id(enum notify_kind k, const char *addr, char out[33])
+void notify_target_id(enum notify_kind k, const char *addr, char out[33])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -686,6 +686,7 @@ static void finish(struct notify *n, struct target *t, int ok, const char *why)
             memset(&d, 0, sizeof(d));
             d.kind = t->kind;
             d.target = t->shown;
+            d.target_id = t->id;
             d.message_id = msgid;
             d.published_at = t->published_at;
             d.delivered_at = clock_wall_s();
@@ -1283,7 +1284,7 @@ static cfdr_code add_target(struct notify *n, enum notify_kind kind, const char 
     int added = 0;
     cfdr_code rc = CFDR_OK;
 
-    target_id(kind, addr, id);
+    notify_target_id(kind, addr, id);
     t = calloc(1, sizeof(*t));
     if (!t || !(t->addr = strdup(addr))) {
         free(t);

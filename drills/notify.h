@@ -68,6 +68,8 @@ enum notify_kind { NOTIFY_WEBHOOK = 0, NOTIFY_EMAIL, NOTIFY_FILE };
 struct notify_delivery {
     enum notify_kind kind;
     const char *target;     /* as shown in logs: scheme://host[:port], the address, the path */
+    const char *target_id;  /* the target's id (notify_target_id): tells apart two webhooks
+                             * that show the same scheme://host[:port] */
     const char *message_id; /* the SNS MessageId */
     double published_at;    /* wall-clock seconds */
     double delivered_at;    /* wall-clock seconds */
@@ -145,6 +147,11 @@ cfdr_code notify_publish(struct notify *n, const struct notify_message *m, char 
 cfdr_code notify_flush(struct notify *n, double timeout_s, cfdr_err *err);
 
 void notify_stats(struct notify *n, struct notify_stats *out);
+
+/* A target's id: 32 hex characters, a SHA-256 prefix of the kind and the address exactly as
+ * given to notify_add_*; it names the target's spool files and is no secret (a hash, not the
+ * URL). */
+void notify_target_id(enum notify_kind kind, const char *addr, char out[33]);
 
 /* "webhook", "email", "file". */
 const char *notify_kind_name(enum notify_kind k);

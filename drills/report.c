@@ -556,6 +556,7 @@ cfdr_code drill_report_json(const struct drill_report *r, json_object **out, cfd
         jadd(j, o, "failover_seconds", jsec_opt(j, g->failover_seconds, JSON_FINE));
         jadd(j, o, "steady_seconds", jsec_opt(j, g->steady_seconds, JSON_SECONDS));
         jadd(j, o, "alert_seconds", jsec_opt(j, r->alert_seconds, JSON_FINE));
+        jadd(j, o, "alert_target", jstr(j, r->alert_seconds >= 0 ? r->alert_target : NULL));
         jadd(j, o, "alert_note", jstr(j, r->alert_seconds < 0 ? r->alert_note : NULL));
         lat = jobj(j);
         jadd(j, lat, "before", json_latency(j, &g->before));
@@ -576,6 +577,7 @@ cfdr_code drill_report_json(const struct drill_report *r, json_object **out, cfd
         jadd(j, o, "failed_back", jbool(j, g->failed_back));
         jadd(j, o, "failback_seconds", jsec_opt(j, g->failback_seconds, JSON_FINE));
         jadd(j, o, "alert_seconds", jsec_opt(j, r->alert_seconds, JSON_FINE));
+        jadd(j, o, "alert_target", jstr(j, r->alert_seconds >= 0 ? r->alert_target : NULL));
         jadd(j, o, "alert_note", jstr(j, r->alert_seconds < 0 ? r->alert_note : NULL));
         jadd(j, o, "latency", json_latency(j, &g->latency));
     }
@@ -1031,8 +1033,10 @@ cfdr_code drill_report_markdown(const struct drill_report *r, struct buf *out, c
             fmt_dur(c, g->latency.count ? g->latency.max_s : -1), fmt_count(n1, g->latency.count));
     }
     if (r->alert_seconds >= 0)
-        w_f(&w, "| first notification | %s after the %s started |\n", fmt_dur(a, r->alert_seconds),
-            is_outage(r) ? "outage" : "resume");
+        w_f(&w, "| first notification | %s after the %s started%s%s%s |\n",
+            fmt_dur(a, r->alert_seconds), is_outage(r) ? "outage" : "resume",
+            r->alert_target ? " (" : "", r->alert_target ? r->alert_target : "",
+            r->alert_target ? ")" : "");
     else if (r->alert_note) {
         w_s(&w, "| first notification | none: ");
         w_md(&w, r->alert_note);
@@ -1502,8 +1506,9 @@ static void html_summary(struct w *w, const struct drill_report *r, const struct
         html_latency_row(w, "latency (p50 / p99 / max)", &r->failback.latency);
     }
     if (r->alert_seconds >= 0) {
-        snprintf(v, sizeof(v), "%s after the %s started", fmt_dur(a, r->alert_seconds),
-                 is_outage(r) ? "outage" : "resume");
+        snprintf(v, sizeof(v), "%s after the %s started%s%s%s", fmt_dur(a, r->alert_seconds),
+                 is_outage(r) ? "outage" : "resume", r->alert_target ? " (" : "",
+                 r->alert_target ? r->alert_target : "", r->alert_target ? ")" : "");
         html_row(w, "first notification", v);
     } else if (r->alert_note) {
         snprintf(v, sizeof(v), "none: %.200s", r->alert_note);

@@ -84,6 +84,9 @@ struct drill_report {
     int passed;             /* the result the command's exit status reflects */
     const char *verdict;    /* one sentence: why it passed or failed */
     int interrupted;        /* the drill was cut short (Ctrl-C): a partial report */
+    /* The kind of target alert_seconds measured: "webhook", "email", or "file" when the alarm
+     * service has neither; NULL: unknown or none. */
+    const char *alert_target;
     /* When the fault (resume) was requested, seconds from t = 0, -1 when unknown, and as
      * ISO-8601 (NULL when unknown); event_s is when it took effect. */
     double requested_s;

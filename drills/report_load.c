@@ -144,6 +144,7 @@ cfdr_code drill_report_load(json_object *doc, struct drill_report_doc *out, cfdr
     }
     r->alert_seconds = num(doc, "alert_seconds", -1);
     r->alert_note = str(doc, "alert_note");
+    r->alert_target = str(doc, "alert_target");
     r->passed = strcmp(result, "pass") == 0;
     r->verdict = str(doc, "verdict");
     r->interrupted = json_object_get_boolean(get(doc, "interrupted"));

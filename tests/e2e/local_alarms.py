@@ -7,6 +7,10 @@ the failover-active ALARM reaches the webhook < 2 s after the outage started and
 alert_seconds < 2, that the OK follows the failback, that mail arrives, that a webhook that is
 down gets everything in order once it is back, that a refusing SMTP server is retried and
 reported, that bad addresses and periods are refused, and that destroy leaves no process.
+Also: alert_seconds is the webhook's (a webhook that answers 1.5 s late makes it 1.5 s later than
+the file's delivery) and the report says so (alert_target); two webhooks on one host, one
+answering 500, are told apart by alarms test; destroy discards (and counts) what the spool held,
+removes alarmd.json, and a later create + setup receives nothing of the destroyed setup.
 """
 import json
 import os
@@ -55,6 +59,7 @@ class Webhook:
         self.port = 0
         self.server = None
         self.thread = None
+        self.delay = 0.0  # seconds to wait before answering (a slow receiver)
 
     def start(self):
         hook = self
@@ -68,10 +73,15 @@ class Webhook:
                     doc = json.loads(body)
                 except ValueError:
                     doc = None
+                bad = "/bad" in self.path  # a second webhook on this host that fails
                 with hook.lock:
-                    hook.got.append({"at": t, "doc": doc,
-                                     "type": self.headers.get("x-amz-sns-message-type")})
-                self.send_response(200)
+                    if not bad:
+                        hook.got.append({"at": t, "doc": doc,
+                                         "type": self.headers.get("x-amz-sns-message-type")})
+                    delay = hook.delay
+                if delay:
+                    time.sleep(delay)
+                self.send_response(500 if bad else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -271,6 +281,9 @@ def main():
                   % (alarms_after[0][0] - start))
         a_s = rep.get("alert_seconds")
         check(a_s is not None and 0 < a_s < 2.0, "report alert_seconds %s < 2" % a_s)
+        # the webhook or the mail, whichever took it first; never the JSON-lines file
+        check(rep.get("alert_target") in ("webhook", "email"),
+              "alert_seconds is a webhook's or e-mail's: %s" % rep.get("alert_target"))
         reports = sorted(os.listdir(".cfdr/reports"))
         mdf = [f for f in reports if f.startswith("drill-") and f.endswith(".md")]
         if check(mdf, "drill markdown report"):
@@ -286,6 +299,49 @@ def main():
                                    for t, a, s, _ in hook.messages()), 4),
               "the webhook got the OK after failback")
         check(fb.get("alert_seconds") is not None, "failback report has alert_seconds (the OK)")
+
+        # --- alert_seconds is when the webhook took it, not when the JSON-lines file did: a
+        # webhook that answers 1.5 s late makes the figure 1.5 s later than the file's delivery
+        # (the webhook alone, so that the mail does not take the figure)
+        write_config("cfdr.json", email=[], https=[hook_url], smtp=smtp_url, period_s=1)
+        rc, out, err = cfdr("alarms", "setup")
+        check(rc == 0, "setup with the webhook alone: " + err)
+        check(wait_for(lambda: json.loads(cfdr("--json", "alarms", "status")[1])
+                       ["notifications"]["pending"] == 0, 5), "nothing pending before drill 2")
+        hook.delay = 1.5
+        try:
+            rc, out, err = cfdr("--json", "drill", "outage")
+        finally:
+            hook.delay = 0.0
+        check(rc == 0, "slow-webhook drill: " + err)
+        rep2 = json.loads(out) if out.strip() else {}
+        start2 = iso_to_wall(rep2.get("outage_started_at", "1970-01-01T00:00:00.000Z"))
+        file_at = None
+        with open(".cfdr/alarms/deliveries.jsonl") as f:
+            for l in f:
+                d = json.loads(l)
+                if (d["kind"] == "file" and d["alarm"] == "dr-demo-failover-active" and
+                        d["state"] == "ALARM" and d["published_at"] >= start2):
+                    file_at = d["delivered_at"] if file_at is None else min(file_at,
+                                                                             d["delivered_at"])
+        a2 = rep2.get("alert_seconds")
+        check(file_at is not None, "the file got the drill-2 ALARM")
+        check(a2 is not None and file_at is not None and a2 - (file_at - start2) >= 1.3,
+              "alert_seconds %s is the slow webhook's, not the file's (%s)"
+              % (a2, None if file_at is None else round(file_at - start2, 3)))
+        check(rep2.get("alert_target") == "webhook", "report says webhook: %s"
+              % rep2.get("alert_target"))
+        mdf = sorted(f for f in os.listdir(".cfdr/reports")
+                     if f.startswith("drill-") and f.endswith(".md"))
+        if mdf:
+            check("started (webhook)" in open(".cfdr/reports/" + mdf[-1]).read(),
+                  "the Markdown report names the webhook")
+        rc, out, err = cfdr("--json", "verify-failback")
+        check(rc == 0, "verify-failback after drill 2: " + err)
+        write_config("cfdr.json", email=["oncall@example.com"], https=[hook_url], smtp=smtp_url,
+                     period_s=1)
+        rc, out, err = cfdr("alarms", "setup")
+        check(rc == 0, "setup back with e-mail: " + err)
         check(wait_for(lambda: any("OK: \"dr-demo-failover-active\"" in m.get("data", "") and
                                    m.get("rcpt_tos") == ["oncall@example.com"]
                                    for m in mails(record)), 5), "the OK was mailed")
@@ -295,7 +351,9 @@ def main():
         check(rc == 0 and st.get("running") is True, "alarms status: " + err)
         check(all(a["state"] in ("OK", "ALARM") and a["updated_at"] for a in st.get("alarms", [])),
               "status states and times")
-        check(st.get("alarms") and st["alarms"][0].get("datapoints"), "status has datapoints")
+        # (the evaluator was just restarted: its first evaluation comes within a period)
+        check(wait_for(lambda: json.loads(cfdr("--json", "alarms", "status")[1])["alarms"][0]
+                       .get("datapoints"), 3), "status has datapoints")
         check(wait_for(lambda: json.loads(cfdr("--json", "alarms", "status")[1])
                        ["notifications"]["pending"] == 0, 5), "nothing pending")
         rc, out, err = cfdr("status")
@@ -362,6 +420,22 @@ def main():
                                    for m in mails(record)[n_mail:]), 10, 0.2),
               "the refused mail is delivered by the next server")
 
+        # --- two webhooks on one host and port: /good answers 200, /bad 500. They show the same
+        # http://127.0.0.1:port; alarms test must not count the good one's delivery for both.
+        write_config("cfdr.json", email=[], smtp=smtp_url, period_s=1,
+                     https=[hook_url, "http://127.0.0.1:%d/bad/other-token" % hook.port])
+        rc, out, err = cfdr("alarms", "setup")
+        check(rc == 0, "setup with two webhooks on one host: " + err)
+        rc, out, err = cfdr("alarms", "test", "dr-demo-edge-5xx",
+                            env={"CFDR_ALARMS_TEST_WAIT_S": "1.5"})
+        check(rc == 1 and "dr-demo-edge-5xx notified 2/3" in out and
+              ("NOT yet received by webhook http://127.0.0.1:%d (alarms.https[1])" % hook.port)
+              in err and
+              ("received by webhook http://127.0.0.1:%d (alarms.https[0])" % hook.port) in err,
+              "a failing webhook next to a good one on the same host is reported: %d %s %s"
+              % (rc, out, err))
+        check("other-token" not in err and "other-token" not in out, "its token stays hidden")
+
         # --- a 20 s period is one CloudWatch accepts
         write_config("cfdr.json", email=[], https=[], period_s=20)
         rc, out, err = cfdr("--json", "alarms", "setup")
@@ -372,13 +446,60 @@ def main():
         check(rc == 0 and "alarms setup" in out and "alarms test" in out,
               "cfdr report lists alarms setup and test")
 
-        # --- destroy stops the evaluator; no process is left
+        # --- destroy with the webhook down and notifications pending: it says what it
+        # discards, removes the configuration (webhook URLs with tokens) and the spool, stops
+        # the evaluator, and leaves no process
+        write_config("cfdr.json", email=[], https=[hook_url], smtp=smtp_url, period_s=1)
+        rc, out, err = cfdr("alarms", "setup")
+        check(rc == 0, "setup before destroy: " + err)
+        check(wait_for(lambda: json.loads(cfdr("--json", "alarms", "status")[1])
+                       ["notifications"]["pending"] == 0, 10, 0.25), "nothing pending yet")
+        hook.stop()
+        rc, out, err = cfdr("alarms", "test", env={"CFDR_ALARMS_TEST_WAIT_S": "1"})
+        check(rc == 1, "alarms test with the webhook down: %d %s" % (rc, err))
+        time.sleep(1.2)  # the OKs of the next evaluation queue behind the ALARMs
+        before_ids = {mid for _, _, _, mid in hook.messages()}
         pids = state_pids()
         check(len(pids) == 4, "four processes recorded: %s" % pids)
         rc, out, err = cfdr("destroy", "--yes")
         check(rc == 0 and "stopped alarmd alarmd" in err, "destroy stops the evaluator: " + err)
+        m = re.search(r"discarded (\d+) undelivered notifications? \((\d+) to webhooks", err)
+        check(m and int(m.group(1)) >= 4 and int(m.group(2)) >= 4,
+              "destroy says how many undelivered notifications it discarded: " + err)
+        check("secret-token" not in err and "secret-token" not in out,
+              "destroy shows no webhook token")
+        check(not os.path.exists(".cfdr/alarms/alarmd.json") and
+              not os.path.exists(".cfdr/alarms/status.json") and
+              not os.path.exists(".cfdr/notify-spool"),
+              "destroy removes alarmd.json, status.json and the spool: %s"
+              % os.listdir(".cfdr/alarms"))
+        check(os.path.exists(".cfdr/alarms/deliveries.jsonl"), "the deliveries record stays")
+        for name in os.listdir(".cfdr/alarms"):
+            with open(os.path.join(".cfdr/alarms", name), errors="replace") as f:
+                check("secret-token" not in f.read(), "%s holds no webhook token" % name)
         check(wait_for(lambda: not any(alive(p) for p in pids), 3),
               "no process left after destroy")
+        # a new setup with the webhook up gets nothing of the destroyed one
+        hook.start()  # same port
+        n_before = len(hook.messages())
+        rc, out, err = cfdr("create")
+        check(rc == 0, "create after destroy: " + err)
+        rc, out, err = cfdr("alarms", "setup")
+        check(rc == 0, "setup after destroy: " + err)
+        check(wait_for(lambda: len(hook.messages()) >= n_before + 2, 5),
+              "the new setup's first OKs arrive")
+        time.sleep(1.5)
+        new = hook.messages()[n_before:]
+        check(not any(mid in before_ids for _, _, _, mid in new) and
+              all(s == "OK" for _, _, s, _ in new) and len(new) == 2,
+              "no stale notification from the destroyed setup: %s"
+              % [(a, s) for _, a, s, _ in new])
+        pids = state_pids()
+        rc, out, err = cfdr("destroy", "--yes")
+        check(rc == 0 and "nothing was left undelivered" in err,
+              "a destroy with nothing pending says so: " + err)
+        check(wait_for(lambda: not any(alive(p) for p in pids), 3),
+              "no process left after the second destroy")
     finally:
         hook.stop()
         try:

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,6 +59,15 @@ static void on_metrics(struct evhttp_request *req, void *ud)
 {
     struct fake_edge *f = ud;
     struct evbuffer *b = evbuffer_new();
+    const char *uri = evhttp_request_get_uri(req);
+    /* two webhooks on the edge's host and port: one takes notifications, one fails */
+    if (strncmp(uri, "/hook/good", 10) == 0 || strncmp(uri, "/hook/bad", 9) == 0) {
+        int good = uri[6] == 'g';
+        evbuffer_add_printf(b, "%s", good ? "ok" : "broken");
+        evhttp_send_reply(req, good ? 200 : 500, good ? "OK" : "Internal Server Error", b);
+        evbuffer_free(b);
+        return;
+    }
     pthread_mutex_lock(&f->mu);
     evbuffer_add_printf(
         b,
@@ -164,7 +174,8 @@ static int svc_port(struct svc *s)
     return p;
 }
 
-static void svc_start(struct svc *s, int edge_port)
+static void svc_start_hooks(struct svc *s, int edge_port, const char *const *webhooks,
+                            size_t nwebhooks)
 {
     char doc[256];
     cfdr_err e;
@@ -189,10 +200,17 @@ static void svc_start(struct svc *s, int edge_port)
     s->o.spool_dir = s->spool;
     s->o.on_ready = on_ready;
     s->o.ready_ud = s;
+    s->o.webhooks = webhooks;
+    s->o.nwebhooks = nwebhooks;
     assert_int_equal(pthread_create(&s->thread, NULL, svc_thread, s), 0);
     for (int i = 0; i < 100 && !svc_port(s); i++)
         clock_sleep_s(0.05);
     assert_true(svc_port(s) > 0);
+}
+
+static void svc_start(struct svc *s, int edge_port)
+{
+    svc_start_hooks(s, edge_port, NULL, 0);
 }
 
 static void svc_stop(struct svc *s)
@@ -377,6 +395,156 @@ static void test_control_api(void **state)
     fake_edge_stop(&f);
 }
 
+/* Two webhooks on one host and port show the same scheme://host:port; the status lists each
+ * with its own target id, and a delivery names the id of the target that took it, so a
+ * delivery to one is never counted as a delivery to the other (cfdr alarms test). */
+static void test_two_webhooks_one_host(void **state)
+{
+    struct fake_edge f;
+    struct svc s;
+    struct buf b;
+    static char good[128], bad[128];
+    static const char *hooks[2] = {good, bad};
+    char good_id[40] = "", bad_id[40] = "", *text = NULL, *line, *save = NULL;
+    json_object *o, *nt, *tl;
+    size_t len = 0, to_good = 0, to_bad = 0, to_file = 0;
+    (void)state;
+
+    fake_edge_start(&f);
+    snprintf(good, sizeof(good), "http://127.0.0.1:%d/hook/good?token=secret", f.port);
+    snprintf(bad, sizeof(bad), "http://127.0.0.1:%d/hook/bad?token=secret", f.port);
+    svc_start_hooks(&s, f.port, hooks, 2);
+    /* the first evaluation's OKs reach the file (and the good webhook) */
+    assert_true(wait_notification(&s, 0, "t-failover-active", "OK", 5));
+    assert_true(wait_notification(&s, 0, "t-edge-5xx", "OK", 5));
+    buf_init(&b, BUF_MAX_DOC);
+    assert_int_equal(http("GET", svc_port(&s), "/status", &b), 200);
+    o = json_tokener_parse(buf_str(&b));
+    assert_non_null(o);
+    assert_true(json_object_object_get_ex(o, "notifications", &nt));
+    assert_true(json_object_object_get_ex(nt, "targets", &tl));
+    assert_int_equal(json_object_array_length(tl), 3);
+    {
+        json_object *t0 = json_object_array_get_idx(tl, 0), *t1 = json_object_array_get_idx(tl, 1);
+        /* the same shown form, different ids */
+        assert_string_equal(json_object_get_string(json_object_object_get(t0, "target")),
+                            json_object_get_string(json_object_object_get(t1, "target")));
+        snprintf(good_id, sizeof(good_id), "%s",
+                 json_object_get_string(json_object_object_get(t0, "id")));
+        snprintf(bad_id, sizeof(bad_id), "%s",
+                 json_object_get_string(json_object_object_get(t1, "id")));
+        assert_int_equal(strlen(good_id), 32);
+        assert_int_equal(strlen(bad_id), 32);
+        assert_string_not_equal(good_id, bad_id);
+    }
+    assert_null(strstr(buf_str(&b), "secret"));
+    json_object_put(o);
+    buf_free(&b);
+    /* the good webhook's deliveries are journalled with its id; the bad one has none */
+    for (int i = 0; i < 100 && to_good < 2; i++) {
+        char path[400];
+        to_good = to_bad = to_file = 0;
+        snprintf(path, sizeof(path), "%s/" ALARMD_DELIVERIES_FILE, s.dir);
+        free(text);
+        text = NULL;
+        if (atomicfile_read(path, 1u << 24, &text, &len, NULL) == CFDR_OK) {
+            save = NULL;
+            for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                json_object *d = json_tokener_parse(line), *id, *k;
+                assert_non_null(d);
+                assert_true(json_object_object_get_ex(d, "target_id", &id));
+                assert_true(json_object_object_get_ex(d, "kind", &k));
+                if (strcmp(json_object_get_string(id), good_id) == 0)
+                    to_good++;
+                else if (strcmp(json_object_get_string(id), bad_id) == 0)
+                    to_bad++;
+                else if (strcmp(json_object_get_string(k), "file") == 0)
+                    to_file++;
+                json_object_put(d);
+            }
+        }
+        clock_sleep_s(0.05);
+    }
+    free(text);
+    assert_true(to_good >= 2);
+    assert_true(to_file >= 2);
+    assert_int_equal(to_bad, 0);
+    svc_stop(&s);
+    fake_edge_stop(&f);
+}
+
+/* alert_seconds measures a person's target: a webhook's or e-mail's delivery, never the
+ * JSON-lines file's (which gets everything at once) unless there is neither. */
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char path[400];
+    cfdr_err e;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    assert_int_equal(atomicfile_write(path, text, strlen(text), 0600, ATOMICFILE_REPLACE, NULL, &e),
+                     CFDR_OK);
+}
+
+static void test_first_alert_prefers_a_person(void **state)
+{
+    char dir[64] = "/tmp/cfdr-test-alarmd-XXXXXX", cmd[128];
+    const char *status_hook =
+        "{\"notifications\":{\"targets\":[{\"kind\":\"webhook\",\"target\":"
+        "\"http://127.0.0.1:1\",\"id\":\"a\"},{\"kind\":\"file\",\"target\":\"/x\","
+        "\"id\":\"b\"}]}}";
+    const char *status_file = "{\"notifications\":{\"targets\":[{\"kind\":\"file\","
+                              "\"target\":\"/x\",\"id\":\"b\"}]}}";
+    const char *file_line = "{\"alarm\":\"t-failover-active\",\"state\":\"ALARM\","
+                            "\"kind\":\"file\",\"published_at\":100.0,"
+                            "\"delivered_at\":100.01}\n";
+    const char *hook_line = "{\"alarm\":\"t-failover-active\",\"state\":\"ALARM\","
+                            "\"kind\":\"webhook\",\"published_at\":100.0,"
+                            "\"delivered_at\":101.5}\n";
+    char both[512];
+    struct alarmd_alert a;
+    cfdr_err e;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(both, sizeof(both), "%s%s", file_line, hook_line);
+    /* a webhook is configured and got it 1.5 s after the file: the webhook's time counts */
+    write_text(dir, ALARMD_STATUS_FILE, status_hook);
+    write_text(dir, ALARMD_DELIVERIES_FILE, both);
+    assert_int_equal(alarmd_first_alert(dir, "t-failover-active", "ALARM", 99, &a, &e), CFDR_OK);
+    assert_true(a.found);
+    assert_true(a.user_targets);
+    assert_string_equal(a.kind, "webhook");
+    assert_true(fabs(a.delivered_at - 101.5) < 1e-6);
+    /* the webhook did not get it (down): no figure, however early the file got it */
+    write_text(dir, ALARMD_DELIVERIES_FILE, file_line);
+    assert_int_equal(alarmd_first_alert(dir, "t-failover-active", "ALARM", 99, &a, &e), CFDR_OK);
+    assert_false(a.found);
+    assert_true(a.user_targets);
+    /* only the file is configured: the file's time, said to be the file's */
+    write_text(dir, ALARMD_STATUS_FILE, status_file);
+    assert_int_equal(alarmd_first_alert(dir, "t-failover-active", "ALARM", 99, &a, &e), CFDR_OK);
+    assert_true(a.found);
+    assert_false(a.user_targets);
+    assert_string_equal(a.kind, "file");
+    assert_true(fabs(a.delivered_at - 100.01) < 1e-6);
+    /* published before the event: not this event's alert */
+    assert_int_equal(alarmd_first_alert(dir, "t-failover-active", "ALARM", 100.5, &a, &e), CFDR_OK);
+    assert_false(a.found);
+    /* alarmd_first_delivery still takes any target */
+    {
+        int found = 0;
+        double at = 0;
+        char kind[16];
+        write_text(dir, ALARMD_DELIVERIES_FILE, both);
+        assert_int_equal(
+            alarmd_first_delivery(dir, "t-failover-active", "ALARM", 99, &found, &at, kind, &e),
+            CFDR_OK);
+        assert_true(found);
+        assert_string_equal(kind, "file");
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* No edge recorded: the service still runs, and says why it has no datapoints. */
 static void test_no_edge(void **state)
 {
@@ -434,6 +602,8 @@ int main(void)
         cmocka_unit_test(test_alarms_follow_the_edge),
         cmocka_unit_test(test_control_api),
         cmocka_unit_test(test_no_edge),
+        cmocka_unit_test(test_two_webhooks_one_host),
+        cmocka_unit_test(test_first_alert_prefers_a_person),
     };
     int rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);
