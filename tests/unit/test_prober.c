@@ -68,7 +68,9 @@ static void test_switch_is_measured_within_one_interval(void **state)
     probes = calloc(n, sizeof(*probes));
     for (size_t i = 0; i < n; i++) {
         probes[i] = recs[i].probe;
-        assert_true(recs[i].lateness_s >= 0);
+        /* the pacer sends what is due within the next 50 us (prober.c on_pace): a probe may
+         * leave up to that much early, never more */
+        assert_true(recs[i].lateness_s >= -50e-6 - 1e-9);
         if (i)
             assert_true(recs[i].probe.sent_s >= recs[i - 1].probe.sent_s);
         /* the schedule is i / rate: no probe is skipped */
