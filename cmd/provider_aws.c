@@ -1355,7 +1355,10 @@ static cfdr_code destroy_service(struct provider *p, const char *which, int dele
                                              aws_code_is(&ae, APPRUNNER_ERR_INVALID_STATE))))
                 return err_wrap(err, "resuming %s, which a drill paused", name);
             if (!rc && !impl(p)->dry_run)
-                app_say(p->app, "  resumed %s (%s), which a drill had paused", name, region);
+                app_say(p->app,
+                        "  asked App Runner to resume %s (%s), which a drill had paused "
+                        "(ResumeService; it is RUNNING again in a few minutes)",
+                        name, region);
         }
         if (!impl(p)->dry_run)
             app_say(p->app,
