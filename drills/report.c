@@ -1007,8 +1007,11 @@ cfdr_code drill_report_markdown(const struct drill_report *r, struct buf *out, c
         else
             w_s(&w, "| failover | did not fail over |\n");
         if (g->steady_seconds >= 0)
-            w_f(&w, "| steady on the secondary | %s after the outage started |\n",
-                fmt_secs(a, g->steady_seconds));
+            w_f(&w,
+                "| steady on the secondary | every answer arriving %.0f\xe2\x80\x93%.0f s after "
+                "the "
+                "outage started came from the secondary (the first such second) |\n",
+                g->steady_seconds, g->steady_seconds + 1);
         else
             w_s(&w, "| steady on the secondary | never (no whole second served only by the "
                     "secondary) |\n");
@@ -1448,8 +1451,9 @@ static void html_cards(struct w *w, const struct drill_report *r)
               "probes without a 2xx/3xx in time", rep_errors(r) > 0);
     if (is_outage(r)) {
         if (r->outage.steady_seconds >= 0) {
-            html_card(w, "Steady on secondary", fmt_secs(v, r->outage.steady_seconds),
-                      "first whole second all-secondary", 0);
+            snprintf(s, sizeof(s), "%.0f\xe2\x80\x93%.0f s", r->outage.steady_seconds,
+                     r->outage.steady_seconds + 1);
+            html_card(w, "Steady on secondary", s, "first whole second all-secondary", 0);
         } else {
             html_card(w, "Steady on secondary", "never", "no whole second all-secondary", 1);
         }
@@ -1489,8 +1493,10 @@ static void html_summary(struct w *w, const struct drill_report *r, const struct
             snprintf(v, sizeof(v), "did not fail over");
         html_row(w, "failover", v);
         if (r->outage.steady_seconds >= 0)
-            snprintf(v, sizeof(v), "%s after the outage started",
-                     fmt_secs(a, r->outage.steady_seconds));
+            snprintf(v, sizeof(v),
+                     "every answer arriving %.0f\xe2\x80\x93%.0f s after the outage started came "
+                     "from the secondary (the first such second)",
+                     r->outage.steady_seconds, r->outage.steady_seconds + 1);
         else
             snprintf(v, sizeof(v), "never");
         html_row(w, "steady on the secondary", v);

@@ -619,6 +619,10 @@ static void test_failed_drill(void **state)
     assert_non_null(strstr(md, "| errors: HTTP 502 | 10 |"));
     assert_non_null(strstr(md, "(curl 28) | 5 |"));
     assert_non_null(strstr(md, "| failover | 1.508 s after the outage started |"));
+    assert_non_null(strstr(md,
+                           "| steady on the secondary | every answer arriving 1\xe2\x80\x93"
+                           "2 s after "
+                           "the outage started came from the secondary (the first such second) |"));
     /* second 2: ten 502s; the row says so */
     assert_non_null(strstr(md, "       2       10      10       0%         0%       4 ms  "
                                "xxxxxxxxxxxxxxxxxxxx  <- outage starts (2 s)\n"));
