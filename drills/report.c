@@ -723,7 +723,14 @@ static void measured_text(char *out, size_t cap, const struct drill_report *r,
         else
             snprintf(out, cap, "no probe during the outage");
     } else if (f->applies >= 0) {
-        if (r->outage.failover_seconds >= 0)
+        char c[48];
+        if (r->outage.failover_seconds >= 0 && r->outage.during.count)
+            /* What each viewer waited, beside the first failover: a request that rode a
+             * connection opened before the outage pays the response timeout first. */
+            snprintf(out, cap, "failover after %s; per request during the outage p50 %s, max %s",
+                     fmt_dur(a, r->outage.failover_seconds), fmt_dur(b, r->outage.during.p50_s),
+                     fmt_dur(c, r->outage.during.max_s));
+        else if (r->outage.failover_seconds >= 0)
             snprintf(out, cap, "failover after %s", fmt_dur(a, r->outage.failover_seconds));
         else
             snprintf(out, cap, "did not fail over");
@@ -1080,6 +1087,11 @@ cfdr_code drill_report_markdown(const struct drill_report *r, struct buf *out, c
             "\nA primary round trip is estimated as the median latency of the primary's "
             "successful answers (%s).\n",
             fmt_dur(a, f.round_trip_s));
+    if (is_outage(r) && f.applies == DRILL_BUDGET_BLACKHOLE)
+        w_s(&w, "\nA request that rides a connection to the primary opened before the outage (the "
+                "edge, like CloudFront, keeps origin connections open) first waits the response "
+                "timeout, then pays the connection attempts: such a viewer waits longer than the "
+                "budget (the maximum above).\n");
     w_s(&w, "\n");
     if (w.rc == CFDR_OK)
         CFDR_TRY(md_timeline(&w, r, &f, err));
@@ -1573,6 +1585,11 @@ static void html_budget(struct w *w, const struct drill_report *r, const struct 
             "<p class=\"muted\" style=\"margin:8px 0 0\">A primary round trip is estimated as "
             "the median latency of the primary&#39;s successful answers (%s).</p>\n",
             fmt_dur(a, f->round_trip_s));
+    if (is_outage(r) && f->applies == DRILL_BUDGET_BLACKHOLE)
+        w_s(w, "<p class=\"muted\" style=\"margin:8px 0 0\">A request that rides a connection to "
+               "the primary opened before the outage (the edge, like CloudFront, keeps origin "
+               "connections open) first waits the response timeout, then pays the connection "
+               "attempts: such a viewer waits longer than the budget (the maximum above).</p>\n");
     w_s(w, "</section>\n");
 }
 

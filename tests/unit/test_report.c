@@ -730,7 +730,10 @@ static void test_markdown(void **state)
     md = render(drill_report_markdown, &s.r);
     assert_non_null(strstr(md, "| **blackholed primary** (this drill) | attempts " TIMES
                                " connection timeout | 3 " TIMES " 10 s = 30 s | failover after "
+                               "30.004 s; per request during the outage p50 30.004 s, max "
                                "30.004 s |"));
+    assert_non_null(strstr(md, "first waits the response timeout, then pays the connection "
+                               "attempts"));
     assert_non_null(strstr(md, "| failover | 30.004 s after the outage started |"));
     assert_non_null(strstr(md, "| first notification | 31.5 s after the outage started |"));
     assert_non_null(strstr(md, "first alert (33.5 s)"));
