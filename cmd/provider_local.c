@@ -381,8 +381,13 @@ static cfdr_code local_status(struct provider *p, json_object *out, cfdr_err *er
         json_object_object_foreach(r, k, v) json_object_object_add(o, k, json_object_get(v));
         json_object_object_add(o, "running", json_object_new_boolean(ds == DAEMON_OURS));
         if (ds == DAEMON_OURS && strcmp(json_str(r, "kind"), "standin") == 0) {
+            /* The service's health, not the process's: a paused (or otherwise faulted)
+             * stand-in is up but does not serve, as AWS mode reports a PAUSED service. */
             long st = local_http("GET", (int)json_long(r, "control_port"), "/health", NULL, NULL);
-            json_object_object_add(o, "healthy", json_object_new_boolean(st == 200));
+            const char *mode = json_str(r, "mode");
+            json_object_object_add(
+                o, "healthy",
+                json_object_new_boolean(st == 200 && (!mode || strcmp(mode, "running") == 0)));
         } else if (ds == DAEMON_OURS && strcmp(json_str(r, "kind"), "alarmd") == 0) {
             long st = local_http("GET", (int)json_long(r, "port"), "/health", NULL, NULL);
             json_object_object_add(o, "healthy", json_object_new_boolean(st == 200));

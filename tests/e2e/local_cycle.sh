@@ -54,6 +54,8 @@ report=$out
 [ "$(jq_ "$report" 'd["failover_seconds"] <= 1/20 + 0.05')" = True ] && ok || bad "pause: failover_seconds $(jq_ "$report" 'd["failover_seconds"]') beyond one interval + 50 ms"
 [ "$(jq_ "$report" 'd["result"]')" = pass ] && ok || bad "pause: result"
 [ "$(served_by)" = "us-west-2" ] && ok || bad "after the drill the secondary serves"
+run 0 "$bin" --local --json status
+[ "$(jq_ "$work/out" '[r["id"] for r in d["resources"] if not r["healthy"]]')" = "['primary']" ] && ok || bad "status: the paused primary is unhealthy, the rest healthy: $out"
 run 0 "$bin" --local verify-failback
 failback=$out
 [ "$(jq_ "$failback" 'd["client_errors"]')" = 0 ] && ok || bad "failback: client errors"
