@@ -435,6 +435,9 @@ def lane_main(ep, cf, work, standins):
     check(rc == 2 and "the primary is already serving (RUNNING)" in err and "run cfdr drill outage first" in err
           and time.monotonic() - t0 < 10, "verify-failback on a RUNNING primary is refused at once (%d): %s" % (rc, err[-600:]))
     check(len(load_state(work, "st").get("journal", [])) == journal + 1, "only the real failback is journaled")
+    rc, out, err = cf.run(["--state-dir", "st", "--dry-run", "drill", "outage"], extra_env=hook, timeout=30)
+    check(rc == 2 and "works with create, destroy, alarms setup and alarms test" in err,
+          "--dry-run drill names the commands --dry-run works with (%d): %s" % (rc, err[-400:]))
 
     # --- Ctrl-C while the drill waits for PAUSED: exit 130, and the primary is brought back
     ep.control("PUT", "/settings", {"service_polls": 100000})
