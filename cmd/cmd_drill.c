@@ -315,6 +315,34 @@ static void say_outage(struct cfdr_app *app, const struct drill_report *r, const
     app_say(app, "report: %s (and .md, .html beside it)", path);
 }
 
+/* Before the baseline: a drill measures a change, so the primary must be up for an outage
+ * drill and down for a failback check. want_down: what verify-failback needs. A primary whose
+ * state is not sure (AWS: an operation in progress) is left to the drill's hooks. */
+static cfdr_code check_primary(struct cfdr_app *app, struct provider *p, int want_down,
+                               cfdr_err *err)
+{
+    const char *local = app->g.local ? "--local " : "";
+    char what[64];
+    int down;
+    cfdr_code rc;
+
+    if (!p->ops->primary_down)
+        return CFDR_OK;
+    if ((rc = p->ops->primary_down(p, &down, what, sizeof(what), err)))
+        return err_wrap(err, "checking whether the primary is down");
+    if (down == 1 && !want_down)
+        return err_set(err, CFDR_E_USAGE,
+                       "the primary is already down (%s, left so by an earlier drill): run cfdr "
+                       "%sverify-failback first",
+                       what, local);
+    if (down == 0 && want_down)
+        return err_set(err, CFDR_E_USAGE,
+                       "the primary is already serving (%s): nothing to fail back (run cfdr "
+                       "%sdrill outage first)",
+                       what, local);
+    return CFDR_OK;
+}
+
 static cfdr_code open_all(struct cfdr_app *app, struct cfdr_config *cfg, struct cfdr_state *st,
                           struct provider *p, struct provider_edge *edge, const char *what,
                           cfdr_err *err)
@@ -364,14 +392,16 @@ cfdr_code cmd_drill_outage(struct cfdr_app *app, const struct cli_invocation *in
     if ((rc = open_all(app, &cfg, &st, &p, &edge, "drill outage", err)))
         return rc;
     if (!provider_supports_fault(&p, fault)) {
-        rc = err_set(err, CFDR_E_USAGE, "--fault %s is not available in %s mode (available: %s)",
-                     fault, p.ops->mode,
-                     app->g.local ? "pause, error, refuse, blackhole, slow" : "pause");
+        rc = err_set(err, CFDR_E_USAGE,
+                     "there is no --fault %s in %s mode; the faults are: local mode (--local) "
+                     "pause, error, refuse, blackhole, slow; AWS mode pause",
+                     fault, p.ops->mode);
         goto out;
     }
     plan_from(&plan, app, &cfg, &edge);
     if ((rc = cli_get_long(inv, "rate", 1, 1000, &rate, err)) ||
-        (rc = cli_get_seconds(inv, "duration", 1, 86400, &duration, err)))
+        (rc = cli_get_seconds(inv, "duration", 1, CONFIG_DURATION_MAX_S, &duration, err)) ||
+        (rc = check_primary(app, &p, 0, err)))
         goto out;
     if (rate)
         plan.rate = (double)rate;
@@ -467,7 +497,8 @@ cfdr_code cmd_verify_failback(struct cfdr_app *app, const struct cli_invocation 
     if ((rc = open_all(app, &cfg, &st, &p, &edge, "verify-failback", err)))
         return rc;
     plan_from(&plan, app, &cfg, &edge);
-    if ((rc = cli_get_seconds(inv, "timeout", 1, 86400, &timeout, err)))
+    if ((rc = cli_get_seconds(inv, "timeout", 1, 86400, &timeout, err)) ||
+        (rc = check_primary(app, &p, 1, err)))
         goto out;
     if (timeout > 0)
         plan.timeout_s = timeout;
@@ -494,14 +525,20 @@ cfdr_code cmd_verify_failback(struct cfdr_app *app, const struct cli_invocation 
         rc = err_set(err, CFDR_E_NOMEM, "out of memory analysing the failback");
         goto out_outcome;
     }
-    r.passed =
-        !out.interrupted && !out.hook_rc && r.failback.failed_back && r.failback.client_errors == 0;
+    if (out.was_serving) /* no resume start to count from: no figure, never an invented one */
+        r.failback.failback_seconds = -1;
+    r.passed = !out.interrupted && !out.hook_rc && !out.was_serving && r.failback.failed_back &&
+               r.failback.client_errors == 0;
     if (out.interrupted)
         snprintf(verdict, sizeof(verdict), "interrupted after %zu probes: a partial report",
                  out.nprobes);
     else if (out.hook_rc)
         snprintf(verdict, sizeof(verdict), "the primary could not be resumed: %.200s",
                  out.hook_error);
+    else if (out.was_serving)
+        snprintf(verdict, sizeof(verdict),
+                 "the primary was already serving when the resume was requested: no failback "
+                 "to measure (run cfdr drill outage first)");
     else if (!r.failback.failed_back)
         snprintf(verdict, sizeof(verdict), "the primary did not serve again within %.0f s",
                  plan.timeout_s);
@@ -524,7 +561,14 @@ cfdr_code cmd_verify_failback(struct cfdr_app *app, const struct cli_invocation 
     app_say(app, "report: %s (and .md, .html beside it)", path);
     if (!app->g.json)
         fprintf(app->out, "%s\n", path);
-    if (run_rc)
+    if (run_rc == CFDR_E_INTERRUPTED && !out.recovered)
+        rc = err_set(err, run_rc,
+                     "interrupted %s: run cfdr %sverify-failback again (the partial report is "
+                     "kept: %s)",
+                     out.requested_s < 0 ? "before the primary was resumed: it stays down"
+                                         : "while the primary was resuming: it may not serve yet",
+                     app->g.local ? "--local " : "", path);
+    else if (run_rc)
         rc = run_rc;
     else if (!r.passed)
         rc = err_set(err, CFDR_E_CHECK, "%s", verdict);

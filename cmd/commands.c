@@ -17,7 +17,7 @@ static const struct cli_option drill_opts[] = {
     {"fault", 0, "KIND", 0,
      "how the primary fails: pause (default; AWS and local), local only: error, refuse, "
      "blackhole, slow"},
-    {"duration", 0, "S", 0, "seconds of outage to probe (default drill.duration_s)"},
+    {"duration", 0, "S", 0, "seconds of outage to probe, 1-3600 (default drill.duration_s)"},
     {"rate", 0, "N", 0, "probes per second (default drill.rate)"},
     {"resume", 0, NULL, 0, "resume the primary at the end instead of leaving it down"},
     {"report", 0, "DIR", 0, "where to write the report (default <state-dir>/reports)"},

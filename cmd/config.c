@@ -1055,7 +1055,7 @@ static void walk(struct vctx *v, struct json_object *root, struct cfdr_config *c
     if (obj) {
         check_keys(v, obj, "drill", drill_keys, NKEYS(drill_keys));
         walk_int(v, obj, "drill", "rate", 1, 1000, &c->drill.rate);
-        walk_int(v, obj, "drill", "duration_s", 1, 3600, &c->drill.duration_s);
+        walk_int(v, obj, "drill", "duration_s", 1, CONFIG_DURATION_MAX_S, &c->drill.duration_s);
         walk_fixed_string(v, obj, "drill", "served_by_header", 0,
                           "an HTTP header name (" HEADER_ALLOWED ")", chk_header,
                           c->drill.served_by_header, sizeof(c->drill.served_by_header));
@@ -1517,7 +1517,7 @@ cfdr_code config_validate(const struct cfdr_config *cfg, cfdr_err *err)
         chk_smtp(&v, "alarms.smtp", a->smtp);
 
     chk_int(&v, "drill.rate", cfg->drill.rate, NULL, 1, 1000);
-    chk_int(&v, "drill.duration_s", cfg->drill.duration_s, NULL, 1, 3600);
+    chk_int(&v, "drill.duration_s", cfg->drill.duration_s, NULL, 1, CONFIG_DURATION_MAX_S);
     chk_header(&v, "drill.served_by_header", cfg->drill.served_by_header);
     return vctx_finish(&v, err);
 }

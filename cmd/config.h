@@ -64,6 +64,8 @@ struct json_object;
 #define CONFIG_DEFAULT_PERIOD_S 60
 #define CONFIG_DEFAULT_RATE 10
 #define CONFIG_DEFAULT_DURATION_S 300
+/* The longest outage a drill probes: drill.duration_s and --duration alike (1-3600 s). */
+#define CONFIG_DURATION_MAX_S 3600
 #define CONFIG_DEFAULT_SERVED_BY_HEADER "x-region"
 
 struct config_origin {

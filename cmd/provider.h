@@ -56,6 +56,12 @@ struct provider_ops {
     cfdr_code (*edge)(struct provider *p, struct provider_edge *out, cfdr_err *err);
     cfdr_code (*inject)(struct provider *p, const char *fault, cfdr_err *err);
     cfdr_code (*recover)(struct provider *p, cfdr_err *err);
+    /* Whether the primary is down now, asked of the primary itself (local: the stand-in's
+     * mode; AWS: the service's status): *down is 1 when a fault is in effect (local: any mode
+     * but running; AWS: PAUSED), 0 when it serves (local: running; AWS: RUNNING), -1 when
+     * neither is sure (AWS: an operation in progress). what (n bytes) gets the mode or status.
+     * The drills ask before their baseline, so that they measure a real change. */
+    cfdr_code (*primary_down)(struct provider *p, int *down, char *what, size_t n, cfdr_err *err);
     /* Removes everything recorded; *removed counts what it stopped or deleted, *gone what was
      * recorded but already gone. Idempotent. delete_services: also delete services cfdr did
      * not create (AWS; local mode starts every process itself). */

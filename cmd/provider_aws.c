@@ -1024,8 +1024,8 @@ static cfdr_code aws_edge(struct provider *p, struct provider_edge *out, cfdr_er
     const char *domain = jstr(r, "domain"), *override = getenv("CFDR_EDGE_URL_OVERRIDE");
     if (impl(p)->dry_run)
         return err_set(err, CFDR_E_USAGE,
-                       "drills send real traffic and cannot be dry run; --dry-run is for create "
-                       "and destroy");
+                       "drills send real traffic and cannot be dry run; --dry-run works with "
+                       "create, destroy, alarms setup and alarms test");
     if (!domain)
         return err_set(err, CFDR_E_NOTFOUND,
                        "no CloudFront distribution is recorded in %s; run cfdr create first",
@@ -1151,6 +1151,32 @@ static cfdr_code aws_recover(struct provider *p, cfdr_err *err)
     if (!rc)
         rc = set_flag(p, "service", "primary", "paused_by_cfdr", 0, err);
     return rc;
+}
+
+/* The primary service's status (DescribeService). */
+static cfdr_code aws_primary_down(struct provider *p, int *down, char *what, size_t n,
+                                  cfdr_err *err)
+{
+    const struct config_origin *o = &p->cfg->primary;
+    struct apprunner_service s;
+    int gone;
+    cfdr_code rc;
+
+    *down = -1;
+    if (n)
+        what[0] = '\0';
+    if ((rc = describe(p, "primary", &s, &gone, err)))
+        return rc;
+    if (gone)
+        return err_set(err, CFDR_E_NOTFOUND,
+                       "the primary service %s (%s) no longer exists; run cfdr create", o->service,
+                       o->region);
+    snprintf(what, n, "%s", s.status);
+    if (strcmp(s.status, "PAUSED") == 0)
+        *down = 1;
+    else if (strcmp(s.status, "RUNNING") == 0)
+        *down = 0;
+    return CFDR_OK;
 }
 
 /* ---- status ---- */
@@ -2408,6 +2434,7 @@ const struct provider_ops provider_aws_ops = {
     .edge = aws_edge,
     .inject = aws_inject,
     .recover = aws_recover,
+    .primary_down = aws_primary_down,
     .destroy = aws_destroy,
     .alarms_setup = aws_alarms_setup,
     .alarms_status = aws_alarms_status,

@@ -367,6 +367,41 @@ static cfdr_code local_recover(struct provider *p, cfdr_err *err)
     return set_primary_mode(p, "running", err);
 }
 
+/* Asks the primary stand-in its mode (GET /mode on its control port). */
+static cfdr_code local_primary_down(struct provider *p, int *down, char *what, size_t n,
+                                    cfdr_err *err)
+{
+    json_object *r = state_resource(p->st, "standin", "primary"), *ans = NULL, *m;
+    struct buf body;
+    long status;
+    cfdr_code rc = CFDR_OK;
+
+    *down = -1;
+    if (n)
+        what[0] = '\0';
+    if (!r)
+        return err_set(err, CFDR_E_NOTFOUND,
+                       "no primary stand-in is recorded in %s; run cfdr --local create first",
+                       p->st->dir);
+    buf_init(&body, BUF_MAX_SMALL);
+    status = local_http("GET", (int)json_long(r, "control_port"), "/mode", NULL, &body);
+    if (status == 200)
+        ans = json_tokener_parse(buf_str(&body));
+    if (!ans || !json_object_object_get_ex(ans, "mode", &m) ||
+        !json_object_is_type(m, json_type_string)) {
+        rc = err_set(err, CFDR_E_IO,
+                     "the primary stand-in did not say its mode (control port %ld answered %ld); "
+                     "run cfdr --local status",
+                     json_long(r, "control_port"), status);
+    } else {
+        snprintf(what, n, "%s", json_object_get_string(m));
+        *down = strcmp(json_object_get_string(m), "running") != 0;
+    }
+    json_object_put(ans);
+    buf_free(&body);
+    return rc;
+}
+
 static cfdr_code local_status(struct provider *p, json_object *out, cfdr_err *err)
 {
     json_object *list = json_object_new_array();
@@ -984,6 +1019,7 @@ const struct provider_ops provider_local_ops = {
     .edge = local_edge,
     .inject = local_inject,
     .recover = local_recover,
+    .primary_down = local_primary_down,
     .destroy = local_destroy,
     .alarms_setup = local_alarms_setup,
     .alarms_status = local_alarms_status,

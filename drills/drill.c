@@ -27,6 +27,7 @@ struct run {
     struct drill_prober_options edge_opts; /* the edge prober's, the base of the direct ones */
     int direct_tried;                      /* want_direct started them (or failed to) */
     double edge_stop_s;                    /* when the edge prober was told to stop */
+    double direct_start_s;                 /* when the direct probers were started */
     double direct_rate;
     struct drill_outcome *out;
     double wall0;       /* wall clock at the prober's epoch */
@@ -145,6 +146,7 @@ static void want_direct(struct run *r, int at_event)
             return;
     }
     r->direct_tried = 1;
+    r->direct_start_s = drill_prober_now(r->prober);
     err_clear(&derr);
     if ((rc = new_direct(r, &derr))) {
         for (int i = 0; i < 2; i++) {
@@ -361,22 +363,33 @@ cfdr_code drill_run_outage(const struct drill_plan *plan, const struct drill_hoo
 }
 
 /* The primary has served for confirm_s in a row since the resume: seen through the edge when
- * its answers name the origin, else seen directly. */
+ * its answers name the origin, else seen directly. A primary that was already serving at the
+ * resume request (its streak began before it, or the direct probes, started no later than the
+ * request, never saw it fail) is back at once: was_serving, and no figure to wait for. */
 static int primary_back(struct run *r)
 {
     size_t done, errors, prim, sec;
     struct drill_prober *by = r->prober;
     double s, shift = 0;
+    int direct = 0;
     drill_prober_counts(r->prober, &done, &errors, &prim, &sec);
     if (prim + sec == 0 && r->direct[0]) {
         by = r->direct[0];
+        direct = 1;
         shift = drill_prober_now(r->prober) - drill_prober_now(r->direct[0]);
     }
     s = drill_prober_primary_streak_start(by);
-    if (s >= 0)
-        s += shift;
-    return s >= 0 && s >= r->out->requested_s &&
-           drill_prober_now(r->prober) - s >= r->plan->confirm_s;
+    if (s < 0)
+        return 0;
+    s += shift;
+    if (direct)
+        drill_prober_counts(by, &done, &errors, &prim, &sec);
+    if (s < r->out->requested_s ||
+        (direct && errors == 0 && r->direct_start_s <= r->out->requested_s)) {
+        r->out->was_serving = 1;
+        return 1;
+    }
+    return drill_prober_now(r->prober) - s >= r->plan->confirm_s;
 }
 
 cfdr_code drill_run_failback(const struct drill_plan *plan, const struct drill_hooks *h,

@@ -7,7 +7,8 @@
  * Outage:   probe -> baseline -> inject (requested_s = when the hook was called) -> probe for
  *           duration_s -> [recover, if resume_at_end] -> stop -> outcome.
  * Failback: probe -> short baseline -> recover (requested_s) -> probe until the primary has
- *           served for confirm_s in a row, or timeout_s -> stop -> outcome.
+ *           served for confirm_s in a row, or timeout_s -> stop -> outcome. A primary that
+ *           already served at the request stops the wait at once (was_serving).
  * With the origins' own URLs (plan primary_url/secondary_url; the secondary's may be empty),
  * more probers probe them directly at direct_rate, started only when needed: when the first
  * successful edge answer lacks served_by_header, and with event_from_direct at the request at
@@ -97,6 +98,9 @@ struct drill_outcome {
     struct drill_servedby_result served_by; /* how probes were attributed to origins */
     int interrupted;
     int recovered;     /* the primary was brought back by this drill */
+    int was_serving;   /* failback: the primary already served when the resume was requested
+                          (it never went down): there is no failback time to measure, and
+                          event_s is not a resume start (the caller reports no figure) */
     cfdr_code hook_rc; /* a failed hook (the outcome is still valid up to that point) */
     char hook_error[CFDR_ERR_MSG_MAX];
 };

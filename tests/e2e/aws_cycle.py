@@ -411,6 +411,12 @@ def lane_main(ep, cf, work, standins):
     check(standin_mode(a_ctl) == "paused", "the PAUSED hook took the primary stand-in down")
     check(apprunner_services(ep).get(("us-east-1", "dr-demo-east")) == "PAUSED", "App Runner says the primary is PAUSED")
     check(resource(load_state(work, "st"), "service", "primary").get("paused_by_cfdr") is True, "the state knows cfdr paused it")
+    # a second drill on the PAUSED primary would measure nothing: refused before the baseline
+    journal = len(load_state(work, "st").get("journal", []))
+    rc, out, err = cf.run(["--state-dir", "st", "drill", "outage"], extra_env=hook, timeout=30)
+    check(rc == 2 and "the primary is already down (PAUSED" in err and "run cfdr verify-failback first" in err,
+          "a drill on a PAUSED primary is refused (%d): %s" % (rc, err[-600:]))
+    check(len(load_state(work, "st").get("journal", [])) == journal, "the refused drill is not journaled")
 
     # --- verify-failback: ResumeService, RUNNING brings the stand-in back
     rc, out, err = cf.run(["--state-dir", "st", "verify-failback"], extra_env=hook, timeout=90)
@@ -423,6 +429,15 @@ def lane_main(ep, cf, work, standins):
               "failback counts from when the primary served again: %r" % {k: r.get(k) for k in ("resume_requested_s", "resume_started_s")})
     check(standin_mode(a_ctl) == "running", "the RUNNING hook brought the primary stand-in back")
     check(apprunner_services(ep).get(("us-east-1", "dr-demo-east")) == "RUNNING", "App Runner says the primary is RUNNING")
+    # again on the RUNNING primary: nothing to fail back, said at once (not after --timeout)
+    t0 = time.monotonic()
+    rc, out, err = cf.run(["--state-dir", "st", "verify-failback", "--timeout", "20"], extra_env=hook, timeout=30)
+    check(rc == 2 and "the primary is already serving (RUNNING)" in err and "run cfdr drill outage first" in err
+          and time.monotonic() - t0 < 10, "verify-failback on a RUNNING primary is refused at once (%d): %s" % (rc, err[-600:]))
+    check(len(load_state(work, "st").get("journal", [])) == journal + 1, "only the real failback is journaled")
+    rc, out, err = cf.run(["--state-dir", "st", "--dry-run", "drill", "outage"], extra_env=hook, timeout=30)
+    check(rc == 2 and "works with create, destroy, alarms setup and alarms test" in err,
+          "--dry-run drill names the commands --dry-run works with (%d): %s" % (rc, err[-400:]))
 
     # --- Ctrl-C while the drill waits for PAUSED: exit 130, and the primary is brought back
     ep.control("PUT", "/settings", {"service_polls": 100000})

@@ -56,11 +56,40 @@ report=$out
 [ "$(served_by)" = "us-west-2" ] && ok || bad "after the drill the secondary serves"
 run 0 "$bin" --local --json status
 [ "$(jq_ "$work/out" '[r["id"] for r in d["resources"] if not r["healthy"]]')" = "['primary']" ] && ok || bad "status: the paused primary is unhealthy, the rest healthy: $out"
+# a second drill on the primary it left down measures nothing: refused before the baseline
+journal() { jq_ .cfdr/state.json 'len(d["journal"])'; }
+n=$(journal)
+run 2 "$bin" --local drill outage
+has "$errout" "the primary is already down" "a drill on a down primary is refused"
+has "$errout" "run cfdr --local verify-failback first" "a drill on a down primary says what to do"
+[ "$(journal)" = "$n" ] && ok || bad "a refused drill was journaled"
+# Ctrl-C in verify-failback before the resume: the primary stays down, the message says what next
+"$bin" --local verify-failback >"$work/int.out" 2>"$work/int.err" & fb=$!
+sleep 1
+kill -INT $fb
+wait $fb; st=$?
+[ "$st" = 130 ] && ok || bad "interrupted verify-failback exited $st, expected 130: $(tail -3 "$work/int.err")"
+grep -q "before the primary was resumed.*verify-failback again" "$work/int.err" && ok || bad "interrupted verify-failback says to run it again: $(tail -3 "$work/int.err")"
+[ "$(served_by)" = "us-west-2" ] && ok || bad "verify-failback interrupted before the resume resumed the primary"
 run 0 "$bin" --local verify-failback
 failback=$out
 [ "$(jq_ "$failback" 'd["client_errors"]')" = 0 ] && ok || bad "failback: client errors"
 [ "$(jq_ "$failback" 'd["failback_seconds"] is not None and d["failback_seconds"] < 1')" = True ] && ok || bad "failback_seconds"
 [ "$(served_by)" = "us-east-1" ] && ok || bad "after failback the primary serves"
+# verify-failback again: nothing to fail back, said at once (not after --timeout), no figure
+n=$(journal)
+start=$(date +%s%N)
+run 2 "$bin" --local verify-failback --timeout 8
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+has "$errout" "the primary is already serving" "verify-failback on a serving primary is refused"
+has "$errout" "run cfdr --local drill outage first" "verify-failback on a serving primary says what to do"
+[ "$elapsed_ms" -lt 5000 ] && ok || bad "verify-failback on a serving primary took $elapsed_ms ms"
+[ "$(journal)" = "$n" ] && ok || bad "a refused verify-failback was journaled"
+# bad drill options: the faults of each mode, one duration limit
+run 2 "$bin" --local drill outage --fault bogus
+has "$errout" "local mode (--local) pause, error, refuse, blackhole, slow; AWS mode pause" "--fault bogus lists each mode's faults"
+run 2 "$bin" --local drill outage --duration 3601
+has "$errout" "duration" "--duration above drill.duration_s's limit is refused"
 
 # --- every local fault, resumed at the end
 for fault in error refuse; do

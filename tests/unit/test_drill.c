@@ -208,6 +208,7 @@ static void test_failback_stops_once_primary_serves(void **state)
     plan_for(&f, &plan);
     assert_int_equal(drill_run_failback(&plan, &h, &out, &e), CFDR_OK);
     assert_int_equal(f.recovers, 1);
+    assert_false(out.was_serving);
     /* baseline 0.3 + confirm 0.3 + a little: far less than the 5 s timeout */
     assert_true(clock_mono_s() - t0 < 2.5);
     assert_int_equal(drill_analyze_failback(out.probes, out.nprobes, out.event_s, &fig), 0);
@@ -217,6 +218,60 @@ static void test_failback_stops_once_primary_serves(void **state)
     assert_true(fig.served_secondary > 5);
     assert_true(fig.served_primary > 5);
     drill_outcome_free(&out);
+    origin_stop(&f.o);
+}
+
+/* A primary that never went down is back at once: the failback check does not wait out its
+ * timeout, and says there was nothing to fail back (was_serving) instead of a figure. Seen
+ * through the edge, and (the edge's answers naming no origin) through direct probes. */
+static void test_failback_primary_already_serving(void **state)
+{
+    struct fixture f = {0};
+    struct drill_hooks h = {inject, recover, NULL, &f};
+    struct origin dp;
+    char purl[64];
+    struct drill_plan plan;
+    struct drill_outcome out;
+    double t0;
+    cfdr_err e;
+    (void)state;
+    origin_start(&f.o);
+    origin_start(&dp);
+    snprintf(purl, sizeof(purl), "http://127.0.0.1:%d/", dp.port);
+    plan_for(&f, &plan);
+    plan.timeout_s = 8;
+
+    t0 = clock_mono_s();
+    assert_int_equal(drill_run_failback(&plan, &h, &out, &e), CFDR_OK);
+    assert_true(clock_mono_s() - t0 < 4); /* not the 8 s timeout */
+    assert_int_equal(f.recovers, 1);
+    assert_true(out.was_serving);
+    assert_true(out.requested_s >= 0.3);
+    drill_outcome_free(&out);
+
+    /* the same seen directly (AWS mode: the event from the direct probes) */
+    plan.served_by_header = "x-not-sent";
+    plan.primary_url = purl;
+    plan.event_from_direct = 1;
+    plan.direct_rate = 20;
+    t0 = clock_mono_s();
+    assert_int_equal(drill_run_failback(&plan, &h, &out, &e), CFDR_OK);
+    assert_true(clock_mono_s() - t0 < 4);
+    assert_true(out.was_serving);
+    assert_true(atomic_load(&dp.hits) > 0);
+    drill_outcome_free(&out);
+
+    /* and a primary that was down is not taken for one that served: it is waited for */
+    f.direct_primary = &dp;
+    atomic_store(&dp.failing, 1);
+    atomic_store(&f.o.secondary, 1);
+    assert_int_equal(drill_run_failback(&plan, &h, &out, &e), CFDR_OK);
+    assert_false(out.was_serving);
+    assert_int_equal(atomic_load(&dp.failing), 0);
+    assert_true(out.event_s >= out.requested_s);
+    drill_outcome_free(&out);
+
+    origin_stop(&dp);
     origin_stop(&f.o);
 }
 
@@ -307,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_interrupt_recovers_and_keeps_probes),
         cmocka_unit_test(test_failed_inject_is_reported_and_recovered),
         cmocka_unit_test(test_failback_stops_once_primary_serves),
+        cmocka_unit_test(test_failback_primary_already_serving),
         cmocka_unit_test(test_direct_probes_only_when_needed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
