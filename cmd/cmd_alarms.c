@@ -122,8 +122,10 @@ cfdr_code cmd_alarms_setup(struct cfdr_app *app, const struct cli_invocation *in
         for (size_t i = 0; i < jlen(out, "alarms"); i++) {
             json_object *a = json_object_array_get_idx(alarms, i);
             const char *an = jstr(a, "name") ? jstr(a, "name") : "?";
-            app_say(app, "  alarm %s (%s): %s", an, jstr(a, "region") ? jstr(a, "region") : "?",
-                    jstr(a, "metric") ? jstr(a, "metric") : "");
+            /* the AWS provider has said each alarm's line already, with what it did */
+            if (app->g.local)
+                app_say(app, "  alarm %s (%s): %s", an, jstr(a, "region") ? jstr(a, "region") : "?",
+                        jstr(a, "metric") ? jstr(a, "metric") : "");
             if (!app->g.json)
                 fprintf(app->out, "%s\n", an);
         }
@@ -233,6 +235,7 @@ cfdr_code cmd_alarms_test(struct cfdr_app *app, const struct cli_invocation *inv
     json_object *out, *tested, *j, *sum;
     const char *name = inv->nargs ? inv->args[0] : NULL;
     size_t short_of = 0, not_notified = 0;
+    const char *first_note = "";
     cfdr_code rc;
 
     if ((rc = open_all(app, &cfg, &st, &p, "alarms test", err)))
@@ -241,8 +244,14 @@ cfdr_code cmd_alarms_test(struct cfdr_app *app, const struct cli_invocation *inv
         rc = not_available(&p, "test", err);
         goto out_all;
     }
-    app_say(app, "firing %s the way SetAlarmState does, and waiting for the notifications",
-            name ? name : "every alarm");
+    if (app->g.local)
+        app_say(app, "firing %s the way SetAlarmState does, and waiting for the notifications",
+                name ? name : "every alarm");
+    else
+        app_say(app,
+                "setting %s to ALARM with SetAlarmState, once its SNS topic has a confirmed "
+                "subscriber",
+                name ? name : "every alarm");
     out = json_object_new_object();
     rc = p.ops->alarms_test(&p, name, out, err);
     if (rc || app->g.dry_run) {
@@ -261,9 +270,11 @@ cfdr_code cmd_alarms_test(struct cfdr_app *app, const struct cli_invocation *inv
         const char *alarm = jstr(t, "alarm") ? jstr(t, "alarm") : jstr(t, "name");
         size_t ngot = got ? json_object_array_length(got) : 0;
         size_t npend = pend ? json_object_array_length(pend) : 0;
+        const char *note = jstr(t, "note") ? jstr(t, "note") : "not notified";
         app_say(app, "  %s: %s", alarm ? alarm : "?",
-                notified ? "ALARM notification published"
-                         : (jstr(t, "note") ? jstr(t, "note") : "not notified"));
+                !notified ? note
+                : tracked ? "ALARM notification published"
+                          : "set to ALARM with SetAlarmState (AWS does not report deliveries)");
         for (size_t k = 0; k < ngot; k++) {
             json_object *d = json_object_array_get_idx(got, k);
             app_say(app, "    received by %s %s%s%s%s (%.3f s after publishing)", jstr(d, "kind"),
@@ -278,13 +289,17 @@ cfdr_code cmd_alarms_test(struct cfdr_app *app, const struct cli_invocation *inv
                     jstr(d, "kind"), jstr(d, "target"), jstr(d, "config") ? " (" : "",
                     jstr(d, "config") ? jstr(d, "config") : "", jstr(d, "config") ? ")" : "");
         }
-        if (!notified)
-            not_notified++;
+        if (!notified && !not_notified++)
+            first_note = note;
         short_of += npend;
         json_object_object_add(s, "alarm", json_object_new_string(alarm ? alarm : "?"));
         json_object_object_add(s, "notified", json_object_new_boolean(notified));
-        json_object_object_add(s, "delivered", json_object_new_int((int)ngot));
-        json_object_object_add(s, "pending", json_object_new_int((int)npend));
+        if (!notified)
+            json_object_object_add(s, "note", json_object_new_string(note));
+        if (tracked) { /* AWS mode tracks no delivery: no figures rather than false zeros */
+            json_object_object_add(s, "delivered", json_object_new_int((int)ngot));
+            json_object_object_add(s, "pending", json_object_new_int((int)npend));
+        }
         json_object_array_add(sum, s);
         if (!app->g.json && tracked)
             fprintf(app->out, "%s %s %zu/%zu\n", alarm ? alarm : "?",
@@ -295,6 +310,7 @@ cfdr_code cmd_alarms_test(struct cfdr_app *app, const struct cli_invocation *inv
     }
     j = json_object_new_object();
     json_object_object_add(j, "tested", sum);
+    json_object_object_add(j, "mode", json_object_new_string(mode_name(app)));
     rc = state_journal_add(&st, "alarms_test", j, err);
     if (!rc && app->g.json)
         app_set_result(app, json_object_get(out));
@@ -307,9 +323,11 @@ cfdr_code cmd_alarms_test(struct cfdr_app *app, const struct cli_invocation *inv
                      jstr(out, "last_error") ? "; last error: " : "",
                      jstr(out, "last_error") ? jstr(out, "last_error") : "",
                      app->g.local ? "--local " : "");
+    else if (!rc && not_notified == 1)
+        rc = err_set(err, CFDR_E_CHECK, "1 alarm sent no notification: %s", first_note);
     else if (!rc && not_notified)
-        rc = err_set(err, CFDR_E_CHECK, "%zu alarm%s sent no notification (see above)",
-                     not_notified, not_notified == 1 ? "" : "s");
+        rc = err_set(err, CFDR_E_CHECK, "%zu alarms sent no notification (see above): %s",
+                     not_notified, first_note);
     if (rc == CFDR_E_CHECK)
         app_error(app, err);
     json_object_put(out);

@@ -157,12 +157,42 @@ static double iso_to_wall(const char *iso)
  * notification milliseconds after it is published, receiver up or down), as the local alarm
  * service recorded it (alarmd_first_alert). The notification can trail the last probe by up to
  * a period, so this waits for it a little (bounded) when it has not arrived yet. */
+/* The state `alarm` was in at since_wall, from the alarm service's published records (every
+ * change of state to OK or ALARM publishes one): the last one before it, copied to out; "" when
+ * there is none or the file cannot be read. */
+static void alarm_state_at(const char *dir, const char *alarm, double since_wall, char *out,
+                           size_t n)
+{
+    char path[PATH_MAX + 32], *text = NULL, *line, *save = NULL;
+    size_t len = 0;
+    double best = -1;
+    cfdr_err e;
+
+    out[0] = '\0';
+    snprintf(path, sizeof(path), "%s/" ALARMD_PUBLISHED_FILE, dir);
+    if (atomicfile_read(path, 64u * 1024u * 1024u, &text, &len, &e) != CFDR_OK)
+        return;
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_object *o = json_tokener_parse(line), *al, *stt, *at;
+        if (o && json_object_object_get_ex(o, "alarm", &al) &&
+            json_object_object_get_ex(o, "state", &stt) &&
+            json_object_object_get_ex(o, "published_at", &at) &&
+            strcmp(json_object_get_string(al), alarm) == 0 &&
+            json_object_get_double(at) < since_wall && json_object_get_double(at) >= best) {
+            best = json_object_get_double(at);
+            snprintf(out, n, "%s", json_object_get_string(stt));
+        }
+        json_object_put(o);
+    }
+    free(text);
+}
+
 static void find_alert(struct cfdr_app *app, struct cfdr_state *st, const struct cfdr_config *cfg,
                        struct drill_report *r, char *note, size_t n)
 {
     json_object *res = state_resource(st, "alarmd", "alarmd"), *v;
     const char *state = r->kind == DRILL_REPORT_OUTAGE ? "ALARM" : "OK";
-    char dir[PATH_MAX], alarm[CONFIG_PROJECT_MAX + 32];
+    char dir[PATH_MAX], alarm[CONFIG_PROJECT_MAX + 32], before[24];
     double since = iso_to_wall(r->event_started_at), until;
     double grace = cfg->alarms.period_s + 1.0 < 3.0 ? cfg->alarms.period_s + 1.0 : 3.0;
     struct daemon_id id;
@@ -203,6 +233,9 @@ static void find_alert(struct cfdr_app *app, struct cfdr_state *st, const struct
             break;
         clock_sleep_s(0.05);
     }
+    before[0] = '\0';
+    if (!a.found)
+        alarm_state_at(dir, alarm, since, before, sizeof(before));
     if (a.found) {
         r->alert_seconds = a.delivered_at - since;
         r->alert_note = NULL;
@@ -214,6 +247,12 @@ static void find_alert(struct cfdr_app *app, struct cfdr_state *st, const struct
                 r->alert_target);
     } else if (daemon_check(&id, "_alarmd") != DAEMON_OURS) {
         snprintf(note, n, "the alarm service is not running (cfdr --local alarms setup starts it)");
+    } else if (strcmp(before, state) == 0) {
+        /* nothing was due: an alarm notifies only when it changes state */
+        snprintf(note, n,
+                 "no %s notification of %s was due: the alarm was in %s already when the %s "
+                 "started, and an alarm notifies only on a change of state",
+                 state, alarm, state, r->kind == DRILL_REPORT_OUTAGE ? "outage" : "resume");
     } else {
         snprintf(note, n, "no %s notification of %s was delivered to %s within the drill window",
                  state, alarm,

@@ -127,6 +127,22 @@ static void add_alarm_states(struct cfdr_app *app, struct provider *p, struct cf
     json_object_put(tmp);
 }
 
+/* The resource r (kind "alarm", AWS mode) is among doc's alarm states: same name and region. */
+static int alarm_listed(json_object *doc, json_object *r)
+{
+    json_object *list = json_object_object_get(doc, "alarms");
+    const char *name = json_object_get_string(json_object_object_get(r, "name"));
+    const char *region = json_object_get_string(json_object_object_get(r, "region"));
+    for (size_t i = 0; list && name && region && i < json_object_array_length(list); i++) {
+        json_object *a = json_object_array_get_idx(list, i);
+        const char *an = json_object_get_string(json_object_object_get(a, "name"));
+        const char *ar = json_object_get_string(json_object_object_get(a, "region"));
+        if (an && ar && strcmp(an, name) == 0 && strcmp(ar, region) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 cfdr_code cmd_status(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err)
 {
     struct cfdr_config cfg;
@@ -175,6 +191,9 @@ cfdr_code cmd_status(struct cfdr_app *app, const struct cli_invocation *inv, cfd
             if (kind && id && strcmp(kind, id) == 0)
                 id = json_object_object_get_ex(r, "distribution_id", &v) ? json_object_get_string(v)
                                                                          : "";
+            /* an alarm the alarm states below show (with its state and since when) once */
+            if (kind && strcmp(kind, "alarm") == 0 && alarm_listed(doc, r))
+                continue;
             fprintf(app->out, "  %-8s %-10s %-8s", kind, id,
                     running ? (healthy ? "healthy" : "unhealthy") : "gone");
             if (json_object_object_get_ex(r, "region", &v))

@@ -91,13 +91,24 @@ static void outcome(json_object *e, struct pw *out)
     } else if (strcmp(ev, "alarms_test") == 0) {
         json_object *t = json_object_object_get_ex(e, "tested", &v) ? v : NULL;
         size_t n = t && json_object_is_type(t, json_type_array) ? json_object_array_length(t) : 0;
+        const char *mode = jstr(e, "mode");
         for (size_t i = 0; i < n; i++) {
-            json_object *x = json_object_array_get_idx(t, i), *d, *pd;
+            json_object *x = json_object_array_get_idx(t, i), *d, *pd, *nf;
             int got = json_object_object_get_ex(x, "delivered", &d) ? json_object_get_int(d) : 0;
             int pend = json_object_object_get_ex(x, "pending", &pd) ? json_object_get_int(pd) : 0;
-            pw_f(out, "%s%s: received by %d of %d target%s", i ? "; " : "",
-                 jstr(x, "alarm") ? jstr(x, "alarm") : "?", got, got + pend,
-                 got + pend == 1 ? "" : "s");
+            int notified = json_object_object_get_ex(x, "notified", &nf) && nf
+                               ? json_object_get_boolean(nf)
+                               : 1;
+            pw_f(out, "%s%s: ", i ? "; " : "", jstr(x, "alarm") ? jstr(x, "alarm") : "?");
+            /* Only local mode tracks deliveries; AWS mode knows SetAlarmState was taken (journal
+             * entries older than "mode" show it as 0 delivered, 0 pending). */
+            if (!notified)
+                pw_f(out, "not notified: %s", jstr(x, "note") ? jstr(x, "note") : "no reason kept");
+            else if ((mode && strcmp(mode, "aws") == 0) || (!mode && got + pend == 0))
+                pw_s(out, "SetAlarmState sent (AWS does not report deliveries)");
+            else
+                pw_f(out, "received by %d of %d target%s", got, got + pend,
+                     got + pend == 1 ? "" : "s");
         }
         if (!n)
             pw_s(out, "nothing tested");

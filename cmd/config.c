@@ -62,12 +62,13 @@ static const int failover_codes_allowed[CONFIG_STATUS_CODES_MAX] = {400, 403, 40
 static const int failover_codes_default[] = {403, 404, 500, 502, 503, 504};
 #define CODES_ALLOWED "400, 403, 404, 416, 500, 502, 503, 504"
 
-/* CloudWatch PutMetricAlarm: "Valid values are 10, 20, 30, and any multiple of 60", and
- * Period x EvaluationPeriods may not exceed 86,400 s. The local evaluator also does 1-9 s. */
+/* AWS mode: a multiple of 60 up to 86,400 s (Period x EvaluationPeriods may not exceed it):
+ * AWS/AppRunner and AWS/CloudFront are standard-resolution metrics, one datapoint a minute, so
+ * `alarms setup` refuses less (docs/ALARMS.md). The local evaluator does 1-10, 20 and 30 too. */
 #define PERIOD_MAX 86400
 #define PERIOD_ALLOWED                                                                             \
-    "10, 20, 30 or a multiple of 60 up to 86400, as CloudWatch requires; 1-9 in --local mode "     \
-    "only"
+    "in AWS mode a multiple of 60 up to 86400 (AWS/AppRunner and AWS/CloudFront metrics have "     \
+    "one datapoint a minute); in --local mode also 1-10, 20 or 30"
 
 #define HEADER_ALLOWED "1-64 letters, digits and !#$%&'*+-.^_`|~"
 
@@ -1526,8 +1527,9 @@ cfdr_code config_check_mode(const struct cfdr_config *cfg, int local, cfdr_err *
 {
     if (!local && cfg->alarms.period_s < 10)
         return err_set(err, CFDR_E_CONFIG,
-                       "alarms.period_s: %d s periods exist only in --local mode (allowed with "
-                       "AWS: 10, 20, 30 or a multiple of 60 up to 86400)",
+                       "alarms.period_s: %d s periods exist only in --local mode (AWS mode "
+                       "needs a multiple of 60 up to 86400: AWS/AppRunner and AWS/CloudFront "
+                       "metrics have one datapoint a minute)",
                        cfg->alarms.period_s);
     return CFDR_OK;
 }
@@ -1716,23 +1718,25 @@ cfdr_code config_starter_text(int local, struct buf *out)
                       "    \"https\": [],\n"
                       "    // Used by --local only: mail server for the email notifications.\n"
                       "    // e.g. \"smtp\": \"smtp://127.0.0.1:2525\",\n"
-                      "    // CloudWatch evaluation period in seconds: 10, 30 or a multiple of 60\n"
-                      "    // up to 86400 (10 and 30 are high-resolution alarms, billed higher).\n"
+                      "    // CloudWatch evaluation period in seconds: a multiple of 60 up to\n"
+                      "    // 86400 (AWS/AppRunner and AWS/CloudFront metrics have one datapoint\n"
+                      "    // a minute).\n"
                       "    \"period_s\": 60\n");
     if (!rc && local)
-        rc = buf_adds(out,
-                      "    // Email addresses, mailed through \"smtp\" below.\n"
-                      "    // e.g. \"email\": [\"oncall@example.com\"],\n"
-                      "    \"email\": [],\n"
-                      "    // Webhooks (http:// or https://) that receive SNS-shaped JSON POSTs.\n"
-                      "    // e.g. \"https\": [\"http://127.0.0.1:8025/cfdr\"],\n"
-                      "    \"https\": [],\n"
-                      "    // Mail server (smtp:// or smtps://, host and optional port).\n"
-                      "    // e.g. \"smtp\": \"smtp://127.0.0.1:2525\",\n"
-                      "    // Evaluation period in seconds. Local mode evaluates CloudWatch's\n"
-                      "    // way with periods down to 1 s, so a failover is announced within\n"
-                      "    // about 2 s. Against AWS use 10, 20, 30 or a multiple of 60.\n"
-                      "    \"period_s\": 1\n");
+        rc = buf_adds(
+            out, "    // Email addresses, mailed through \"smtp\" below.\n"
+                 "    // e.g. \"email\": [\"oncall@example.com\"],\n"
+                 "    \"email\": [],\n"
+                 "    // Webhooks (http:// or https://) that receive SNS-shaped JSON POSTs.\n"
+                 "    // e.g. \"https\": [\"http://127.0.0.1:8025/cfdr\"],\n"
+                 "    \"https\": [],\n"
+                 "    // Mail server (smtp:// or smtps://, host and optional port).\n"
+                 "    // e.g. \"smtp\": \"smtp://127.0.0.1:2525\",\n"
+                 "    // Evaluation period in seconds. Local mode evaluates CloudWatch's\n"
+                 "    // way with periods down to 1 s, so a failover is announced within\n"
+                 "    // about 2 s (1 s and up). Against AWS use a multiple of 60: the\n"
+                 "    // AWS/AppRunner and AWS/CloudFront metrics have one datapoint a minute.\n"
+                 "    \"period_s\": 1\n");
     if (!rc)
         rc = buf_addf(out,
                       "  },\n"

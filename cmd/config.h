@@ -86,7 +86,7 @@ struct config_alarms {
     size_t n_email;
     char **https; /* n_https webhook URLs (array NULL when empty), owned */
     size_t n_https;
-    int period_s; /* 10, 20, 30 or a multiple of 60 up to 86400; 1-9 local mode only */
+    int period_s; /* AWS mode: a multiple of 60 up to 86400; local mode also 1-10, 20, 30 */
     char *smtp;   /* smtp:// or smtps:// URL, owned; NULL when not set */
 };
 
@@ -125,8 +125,8 @@ cfdr_code config_load_string(const char *json, const char *source_name, struct c
  * messages as the loader (messages name the JSON path of the offending field). */
 cfdr_code config_validate(const struct cfdr_config *cfg, cfdr_err *err);
 
-/* Checks what depends on the mode: alarm periods of 1-9 s exist only in local mode (CloudWatch
- * accepts 10, 20, 30 and multiples of 60). CFDR_E_CONFIG with a message otherwise. */
+/* Checks what depends on the mode: alarm periods of 1-9 s exist only in local mode (AWS mode
+ * needs a multiple of 60, which `alarms setup` checks). CFDR_E_CONFIG with a message otherwise. */
 cfdr_code config_check_mode(const struct cfdr_config *cfg, int local, cfdr_err *err);
 
 /* The canonical JSON object (every key, in the documented order). New reference; the caller

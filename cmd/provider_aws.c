@@ -2226,12 +2226,74 @@ static cfdr_code aws_alarms_status(struct provider *p, json_object *out, cfdr_er
     return rc;
 }
 
+/* Who would receive a notification of the topic: ListSubscriptionsByTopic, read before the
+ * alarm is set, because SNS delivers only to confirmed subscriptions (after a fresh setup every
+ * one is pending). Returns CFDR_OK with *confirmed and the pending counts ([0] e-mail, [1]
+ * webhooks), or with note[] filled when the topic cannot notify anyone (gone, or nothing
+ * recorded). */
+static cfdr_code topic_audience(struct provider *p, const char *region, const char *topic,
+                                size_t *confirmed, size_t pending[2], char *note, size_t nnote,
+                                cfdr_err *err)
+{
+    struct sns_subscription_list subs = {0};
+    struct aws_error ae;
+    cfdr_code rc;
+
+    *confirmed = pending[0] = pending[1] = 0;
+    note[0] = '\0';
+    if (!topic && impl(p)->dry_run)
+        return CFDR_OK; /* nothing recorded in a dry run: SetAlarmState is what it shows */
+    if (!topic) {
+        snprintf(note, nnote,
+                 "no SNS topic is recorded for %s, so nobody would receive it: run cfdr alarms "
+                 "setup",
+                 region);
+        return CFDR_OK;
+    }
+    rc = sns_list_subscriptions(impl(p)->t, region, topic, &subs, &ae, err);
+    if (rc == CFDR_E_AWS && aws_code_is(&ae, SNS_ERR_NOT_FOUND)) {
+        snprintf(note, nnote,
+                 "SNS topic %s is gone, so nobody would receive it: run cfdr alarms "
+                 "setup",
+                 topic);
+        return CFDR_OK;
+    }
+    if (rc)
+        return err_wrap(err, "reading the subscriptions of SNS topic %s", topic);
+    for (size_t k = 0; k < subs.n; k++) {
+        if (!subs.items[k].pending)
+            (*confirmed)++;
+        else
+            pending[strcmp(subs.items[k].protocol, "email") == 0 ? 0 : 1]++;
+    }
+    sns_subscription_list_free(&subs);
+    if (impl(p)->dry_run || *confirmed)
+        return CFDR_OK;
+    if (!pending[0] && !pending[1]) {
+        snprintf(note, nnote,
+                 "SNS topic %s has no subscription, so nobody would receive it: add an address "
+                 "to alarms.email or alarms.https in %s and run cfdr alarms setup",
+                 topic, p->app->g.config_path ? p->app->g.config_path : "cfdr.json");
+        return CFDR_OK;
+    }
+    snprintf(note, nnote,
+             "nobody would receive it: no subscription of SNS topic %s is confirmed yet "
+             "(%zu pending)%s%s; the alarm was not set. Run cfdr alarms status to see when they "
+             "are confirmed, then run cfdr alarms test again",
+             topic, pending[0] + pending[1],
+             pending[0] ? "; e-mail: the owner must click the link in SNS's confirmation mail" : "",
+             pending[1] ? "; webhook: the receiver must visit the SubscribeURL of the "
+                          "SubscriptionConfirmation SNS POSTed to it"
+                        : "");
+    return CFDR_OK;
+}
+
 static cfdr_code aws_alarms_test(struct provider *p, const char *name, json_object *out,
                                  cfdr_err *err)
 {
     json_object *tested = json_object_new_array();
     char **ids = NULL, known[512] = "";
-    size_t n = 0, fired = 0;
+    size_t n = 0, matched = 0;
     cfdr_code rc;
 
     json_object_object_add(out, "tested", tested);
@@ -2248,11 +2310,31 @@ static cfdr_code aws_alarms_test(struct provider *p, const char *name, json_obje
     for (size_t i = 0; i < n && !rc; i++) {
         json_object *r = state_resource(p->st, "alarm", ids[i]), *o;
         const char *region = jstr(r, "region"), *aname = record_name(r), *topic;
+        char note[1024];
+        size_t confirmed = 0, pending[2] = {0, 0};
         struct aws_error ae;
         if (!aname || (name && strcmp(name, aname) != 0))
             continue;
         if (!region)
             continue;
+        matched++;
+        topic = alarm_topic_arn(p, region);
+        o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(aname));
+        json_object_object_add(o, "region", json_object_new_string(region));
+        if (topic)
+            json_object_object_add(o, "topic_arn", json_object_new_string(topic));
+        json_object_array_add(tested, o);
+        if ((rc = topic_audience(p, region, topic, &confirmed, pending, note, sizeof(note), err)))
+            break;
+        json_object_object_add(o, "confirmed_subscriptions", json_object_new_int((int)confirmed));
+        json_object_object_add(o, "pending_subscriptions",
+                               json_object_new_int((int)(pending[0] + pending[1])));
+        if (note[0]) { /* nobody would receive it: the alarm is not set */
+            json_object_object_add(o, "notified", json_object_new_boolean(0));
+            json_object_object_add(o, "note", json_object_new_string(note));
+            continue;
+        }
         rc = cw_set_alarm_state(impl(p)->t, region, aname, "ALARM", ALARM_TEST_REASON,
                                 "{\"cfdr\":\"alarms test\"}", &ae, err);
         if (rc == CFDR_E_AWS && aws_code_is(&ae, CW_ERR_RESOURCE_NOT_FOUND)) {
@@ -2266,24 +2348,19 @@ static cfdr_code aws_alarms_test(struct provider *p, const char *name, json_obje
             err_wrap(err, "setting alarm %s to ALARM", aname);
             break;
         }
-        fired++;
-        topic = alarm_topic_arn(p, region);
         if (!impl(p)->dry_run)
             app_say(p->app,
-                    "  %s (%s) set to ALARM: its topic %s notifies every confirmed subscriber; "
-                    "CloudWatch sets the real state at the next evaluation (then OK notifies "
-                    "again)",
-                    aname, region, topic ? topic : "(not recorded)");
-        o = json_object_new_object();
-        json_object_object_add(o, "name", json_object_new_string(aname));
-        json_object_object_add(o, "region", json_object_new_string(region));
+                    "  %s (%s) set to ALARM: SNS topic %s notifies its %zu confirmed "
+                    "subscriber%s%s; CloudWatch sets the real state at the next evaluation (then "
+                    "OK notifies again)",
+                    aname, region, topic, confirmed, confirmed == 1 ? "" : "s",
+                    pending[0] + pending[1] ? " (the ones still pending confirmation get nothing)"
+                                            : "");
+        json_object_object_add(o, "notified", json_object_new_boolean(1));
         json_object_object_add(o, "state", json_object_new_string("ALARM"));
         json_object_object_add(o, "reason", json_object_new_string(ALARM_TEST_REASON));
-        if (topic)
-            json_object_object_add(o, "topic_arn", json_object_new_string(topic));
-        json_object_array_add(tested, o);
     }
-    if (!rc && !fired)
+    if (!rc && !matched)
         rc = err_set(err, CFDR_E_USAGE, "no alarm named '%.255s' was set up; the alarms are: %s",
                      name ? name : "", known);
 out:

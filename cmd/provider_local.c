@@ -859,6 +859,42 @@ static int target_delivered(json_object *got, json_object *tg)
     return 0;
 }
 
+/* A tested alarm that published nothing because it is in ALARM already (CloudWatch notifies
+ * only on a change of state): its entry gets "state" and a note that says what to do next,
+ * from the service's status document. */
+static void not_notified_next_step(struct provider *p, json_object *tested, json_object *status)
+{
+    json_object *alarms, *period;
+    int period_s = json_object_object_get_ex(status, "period_s", &period)
+                       ? json_object_get_int(period)
+                       : p->cfg->alarms.period_s;
+    if (!json_object_object_get_ex(status, "alarms", &alarms))
+        return;
+    for (size_t i = 0; i < json_object_array_length(tested); i++) {
+        json_object *t = json_object_array_get_idx(tested, i), *v;
+        const char *alarm = json_str(t, "alarm");
+        char note[512];
+        /* alarmd says "the alarm is in ALARM already" for this case, other words for others
+         * (no action for ALARM, a spool error): those need no wait */
+        if (!alarm || json_str(t, "message_id") ||
+            (json_object_object_get_ex(t, "notified", &v) && json_object_get_boolean(v)) ||
+            !json_str(t, "note") || !strstr(json_str(t, "note"), "in ALARM already"))
+            continue;
+        for (size_t k = 0; k < json_object_array_length(alarms); k++) {
+            json_object *a = json_object_array_get_idx(alarms, k);
+            if (!json_str(a, "name") || strcmp(json_str(a, "name"), alarm) != 0 ||
+                !json_str(a, "state") || strcmp(json_str(a, "state"), "ALARM") != 0)
+                continue;
+            json_object_object_add(t, "state", json_object_new_string("ALARM"));
+            snprintf(note, sizeof(note),
+                     "%s: wait for the next evaluation (period_s %d s) to return it to OK, then "
+                     "run cfdr --local alarms test again",
+                     json_str(t, "note"), period_s);
+            json_object_object_add(t, "note", json_object_new_string(note));
+        }
+    }
+}
+
 static cfdr_code local_alarms_test(struct provider *p, const char *name, json_object *out,
                                    cfdr_err *err)
 {
@@ -868,7 +904,7 @@ static cfdr_code local_alarms_test(struct provider *p, const char *name, json_ob
     char dir[PATH_MAX], *esc = NULL;
     const char *wait_env = getenv("CFDR_ALARMS_TEST_WAIT_S");
     double wait_s = wait_env && atof(wait_env) > 0 ? atof(wait_env) : ALARMS_TEST_WAIT_S;
-    double until;
+    double started, until;
     size_t short_of = 0;
     long code;
     cfdr_code rc = CFDR_OK;
@@ -917,6 +953,7 @@ static cfdr_code local_alarms_test(struct provider *p, const char *name, json_ob
         if (json_object_object_get_ex(status, "notifications", &nt) &&
             json_object_object_get_ex(nt, "targets", &targets))
             json_object_get(targets);
+        not_notified_next_step(p, tested, status);
         json_object_put(status);
     }
     if (!targets) {
@@ -933,7 +970,8 @@ static cfdr_code local_alarms_test(struct provider *p, const char *name, json_ob
         snprintf(label, sizeof(label), "alarms.https[%zu]", nw++);
         json_object_object_add(tg, "config", json_object_new_string(label));
     }
-    until = clock_mono_s() + wait_s;
+    started = clock_mono_s();
+    until = started + wait_s;
     for (;;) {
         short_of = 0;
         for (size_t i = 0; i < json_object_array_length(tested); i++) {
@@ -982,7 +1020,9 @@ static cfdr_code local_alarms_test(struct provider *p, const char *name, json_ob
         json_object_object_add(t, "pending", pend);
     }
     json_object_object_add(out, "tested", json_object_get(tested));
-    json_object_object_add(out, "waited_s", json_object_new_double(wait_s));
+    /* the time it waited for deliveries (none when nothing was published), and its limit */
+    json_object_object_add(out, "waited_s", json_object_new_double(clock_mono_s() - started));
+    json_object_object_add(out, "wait_limit_s", json_object_new_double(wait_s));
     if (short_of) {
         const char *last = NULL;
         buf_reset(&body);

@@ -708,6 +708,16 @@ def lane_alarms(ep, cf, work):
     check(kinds.count("alarm") == 2 and kinds.count("alarm_topic") == 2 and kinds.count("alarm_subscription") == 6
           and kinds.count("monitoring_subscription") == 1, "every alarm resource recorded: %r" % kinds)
     check(token not in json.dumps(st), "the state keeps no webhook token (a hash and scheme://host only)")
+    check(err.count("alarm dr-alarms-failover-active (us-west-2)") == 1,
+          "setup names each alarm once: %s" % err[-1200:])
+
+    # --- alarms test before anyone confirmed: nobody would receive it, so nothing is set
+    drain(ep)
+    rc, out, err = cf.run(base + ["alarms", "test"])
+    check(rc == 1 and "nobody would receive it" in err and "confirmation mail" in err and "SubscribeURL" in err
+          and "waiting" not in err and "notification published" not in err
+          and not [r for r in requests_log(ep) if r["operation"] == "SetAlarmState"],
+          "alarms test with every subscription pending sets nothing and says what to do: %d %s" % (rc, err[-1000:]))
 
     # --- setup again: reads, changes nothing
     drain(ep)
@@ -766,6 +776,12 @@ def lane_alarms(ep, cf, work):
     rc, out, err = cf.run(base + ["alarms", "test", "dr-alarms-edge-5xx"])
     sets = [r for r in requests_log(ep) if r["operation"] == "SetAlarmState"]
     check(rc == 0 and [r["params"]["AlarmName"] for r in sets] == ["dr-alarms-edge-5xx"], "alarms test NAME fires that one only")
+    check("set to ALARM with SetAlarmState" in err and "waiting" not in err and "notification published" not in err
+          and "3 confirmed subscribers" in err, "AWS alarms test says what it did, not a delivery: %s" % err[-800:])
+    rc, out, err = cf.run(base + ["report", "--format", "md"])
+    check(rc == 0 and "SetAlarmState sent (AWS does not report deliveries)" in out
+          and "not notified: nobody would receive it" in out and "received by 0 of 0" not in out,
+          "the report's journal tells a sent test from one nobody could receive: %s" % out[-1500:])
     rc, out, err = cf.run(base + ["alarms", "test", "no-such-alarm"])
     check(rc == 2 and "dr-alarms-failover-active" in err, "an unknown alarm name is a usage error naming the alarms: %s" % err[-400:])
     rc, out, err = cf.run(base + ["--json", "alarms", "status"])
@@ -775,6 +791,10 @@ def lane_alarms(ep, cf, work):
     doc = json.loads(out) if rc == 0 else {}
     modes = {(r["kind"], r["id"]): r.get("mode") for r in doc.get("resources", [])}
     check(rc == 0 and modes.get(("alarm", "us-west-2:dr-alarms-failover-active")) == "ALARM", "cfdr status shows the alarm states: %r" % modes)
+    rc, out, err = cf.run(base + ["status"])
+    check(rc == 0 and out.count("dr-alarms-failover-active") == 1 and out.count("dr-alarms-edge-5xx") == 1
+          and "dr-alarms-failover-active" in out and "ALARM since" in out,
+          "cfdr status shows each alarm once, with its state: %s" % out)
 
     # --- dry runs of setup and test print the requests and send none
     drain(ep)

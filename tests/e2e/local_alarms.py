@@ -436,15 +436,46 @@ def main():
               % (rc, out, err))
         check("other-token" not in err and "other-token" not in out, "its token stays hidden")
 
-        # --- a 20 s period is one CloudWatch accepts
+        # --- a 20 s period is one local mode accepts
         write_config("cfdr.json", email=[], https=[], period_s=20)
         rc, out, err = cfdr("--json", "alarms", "setup")
         check(rc == 0 and json.loads(out).get("period_s") == 20, "period 20 is accepted: " + err)
+
+        # --- an alarm in ALARM already: a day-long period keeps it there (the next evaluation
+        # is at midnight UTC). A second alarms test publishes nothing and says what to do next,
+        # at once; a drill then finds no ALARM notification due, and says so.
+        write_config("cfdr.json", email=[], https=[], period_s=86400)
+        rc, out, err = cfdr("alarms", "setup")
+        check(rc == 0, "setup with a day-long period: " + err)
+        cfdr("alarms", "test", "dr-demo-failover-active")  # to ALARM (or in ALARM already)
+        t0 = time.monotonic()
+        rc, out, err = cfdr("--json", "alarms", "test", "dr-demo-failover-active")
+        took = time.monotonic() - t0
+        doc = json.loads(out) if out.strip() else {}
+        check(rc == 1 and "in ALARM already" in err and
+              "wait for the next evaluation (period_s 86400 s) to return it to OK, then run" in err,
+              "a test of an alarm in ALARM says what to do next: %d %s" % (rc, err))
+        check(doc.get("wait_limit_s") == 10 and 0 <= doc.get("waited_s", 99) <= took < 5,
+              "waited_s is the time waited (%.3f s run), not the limit: %s"
+              % (took, {k: doc.get(k) for k in ("waited_s", "wait_limit_s")}))
+        rc, out, err = cfdr("--json", "drill", "outage")
+        rep = json.loads(out) if out.strip() else {}
+        check(rep.get("alert_seconds") is None and
+              "no ALARM notification of dr-demo-failover-active was due: the alarm was in ALARM "
+              "already when the outage started" in (rep.get("alert_note") or ""),
+              "the drill says no notification was due, not that one was lost: %d %s %s"
+              % (rc, rep.get("alert_note"), err[-600:]))
+        rc, out, err = cfdr("--json", "verify-failback")
+        check(rc == 0, "verify-failback after the drill in ALARM: " + err)
 
         # --- report shows the alarms
         rc, out, err = cfdr("report", "--format", "md")
         check(rc == 0 and "alarms setup" in out and "alarms test" in out,
               "cfdr report lists alarms setup and test")
+        check("dr-demo-failover-active: received by 3 of 3 targets" in out and
+              "dr-demo-failover-active: not notified: the alarm is in ALARM already" in out and
+              "received by 0 of 0" not in out,
+              "the report's journal tells a delivered test from a refused one: " + out[-2000:])
 
         # --- destroy with the webhook down and notifications pending: it says what it
         # discards, removes the configuration (webhook URLs with tokens) and the spool, stops

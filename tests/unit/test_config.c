@@ -261,9 +261,8 @@ struct bad_case {
     "(allowed: failover_status_codes, connection_timeout_s, connection_attempts, "                 \
     "response_timeout_s)"
 #define PERIODS                                                                                    \
-    "(allowed: 10, 20, 30 or a multiple of 60 up to 86400, as CloudWatch requires; 1-9 in "        \
-    "--local "                                                                                     \
-    "mode only)"
+    "(allowed: in AWS mode a multiple of 60 up to 86400 (AWS/AppRunner and AWS/CloudFront "        \
+    "metrics have one datapoint a minute); in --local mode also 1-10, 20 or 30)"
 #define REGION_MSG "is not an AWS region name (expected e.g. us-east-1"
 #define SERVICE_MSG                                                                                \
     "is not an App Runner service name (allowed: 4-40 letters, digits, hyphens and underscores, "  \
@@ -426,8 +425,9 @@ static const struct bad_case bad_cases[] = {
     {DOC(",\"alarms\":{\"period_s\":0}"), "alarms.period_s: 0 is not allowed", NULL, NULL},
     {DOC(",\"alarms\":{\"period_s\":-60}"), "alarms.period_s: -60 is not allowed", NULL, NULL},
     {DOC(",\"alarms\":{\"period_s\":86460}"), "alarms.period_s: 86460 is not allowed", NULL, NULL},
-    {DOC(",\"alarms\":{\"period_s\":\"60\"}"), "alarms.period_s: expected an integer (allowed: 10",
-     "got a string", NULL},
+    {DOC(",\"alarms\":{\"period_s\":\"60\"}"),
+     "alarms.period_s: expected an integer (allowed: in AWS mode a multiple of 60", "got a string",
+     NULL},
     {DOC(",\"alarms\":[]"), "alarms: expected an object with email, https, period_s, smtp",
      "got an array", NULL},
     /* email */
@@ -782,7 +782,7 @@ static void test_validate_struct(void **state)
     expect_invalid(&c, "origin_group.failover_status_codes[2]: 403 is listed twice");
     fill_valid(&c);
     c.alarms.period_s = 45;
-    expect_invalid(&c, "alarms.period_s: 45 is not allowed (allowed: 10, 20, 30");
+    expect_invalid(&c, "alarms.period_s: 45 is not allowed (allowed: in AWS mode a multiple of 60");
     fill_valid(&c);
     c.drill.rate = 0;
     expect_invalid(&c, "drill.rate: 0 is out of range 1-1000");
@@ -836,8 +836,9 @@ static void test_check_mode(void **state)
     assert_int_equal(config_check_mode(&c, 1, &e), CFDR_OK);
     err_clear(&e);
     assert_int_equal(config_check_mode(&c, 0, &e), CFDR_E_CONFIG);
-    assert_string_equal(e.msg, "alarms.period_s: 1 s periods exist only in --local mode (allowed "
-                               "with AWS: 10, 20, 30 or a multiple of 60 up to 86400)");
+    assert_string_equal(e.msg, "alarms.period_s: 1 s periods exist only in --local mode (AWS mode "
+                               "needs a multiple of 60 up to 86400: AWS/AppRunner and "
+                               "AWS/CloudFront metrics have one datapoint a minute)");
     c.alarms.period_s = 10;
     assert_int_equal(config_check_mode(&c, 0, &e), CFDR_OK);
 }
@@ -977,6 +978,12 @@ static void test_starter_loads_and_documents(void **state)
         assert_int_equal(config_to_json(&c, &got), CFDR_OK);
         assert_int_equal(config_to_json(&d, &want), CFDR_OK);
         assert_string_equal(buf_str(&got), buf_str(&want));
+        /* the period advice: AWS mode a multiple of 60 (standard-resolution metrics), never
+         * CloudWatch's high-resolution 10, 20, 30, which `alarms setup` refuses in AWS mode */
+        assert_non_null(strstr(buf_str(&text), "multiple of 60"));
+        assert_non_null(strstr(buf_str(&text), "one datapoint"));
+        assert_null(strstr(buf_str(&text), "10, 20, 30"));
+        assert_null(strstr(buf_str(&text), "10, 30"));
         /* the mode check agrees with the file's purpose */
         assert_int_equal(config_check_mode(&c, local, &e), CFDR_OK);
         if (local)

@@ -7,7 +7,8 @@
  * the endpoint's state), a second setup that sends no mutating request, a period CloudWatch
  * cannot use refused before anything is sent, alarms test (SetAlarmState and one SNS
  * notification per topic), alarms status, a destroy that finds one alarm already gone and
- * leaves nothing, and a destroy with nothing left to do. The request-log check of
+ * leaves nothing, a destroy with nothing left to do, and alarms test while every subscription
+ * is pending confirmation (nothing set, a note saying what to do). The request-log check of
  * aws_endpoint_fixture.h ends the test.
  */
 #include "aws_endpoint_fixture.h"
@@ -596,12 +597,86 @@ static void test_alarms_takeover(void **state)
     }
 }
 
+/* alarms test right after a fresh setup: every subscription is pending confirmation, so a
+ * notification would reach nobody. The test reads ListSubscriptionsByTopic first, sets no alarm
+ * and says what to do (each alarm "notified": false with a note naming the confirmation mail
+ * and the SubscribeURL); once the subscribers confirm, it sets both and counts them. */
+static void test_alarms_test_unconfirmed(void **state)
+{
+    struct awsep_fx *fx = *state;
+    struct world w;
+    json_object *out, *tested;
+    size_t removed = 0, gone = 0;
+    cfdr_err e;
+
+    world_open(&w);
+    CHECK_OK(w.p.ops->create(&w.p, 1, 0, &e));
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_setup(&w.p, out, &e));
+    json_object_put(out);
+
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_test(&w.p, NULL, out, &e));
+    tested = json_object_object_get(out, "tested");
+    assert_int_equal(json_object_array_length(tested), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_object *t = json_object_array_get_idx(tested, i);
+        const char *note = awsep_str(t, "note");
+        assert_false(json_object_get_boolean(json_object_object_get(t, "notified")));
+        assert_non_null(note);
+        assert_non_null(strstr(note, "nobody would receive it"));
+        assert_non_null(strstr(note, "confirmation mail"));
+        assert_non_null(strstr(note, "SubscribeURL"));
+        assert_non_null(strstr(note, "the alarm was not set"));
+        assert_null(strstr(note, "T0KEN"));
+        assert_int_equal(json_object_get_int(json_object_object_get(t, "confirmed_subscriptions")),
+                         0);
+        assert_int_equal(json_object_get_int(json_object_object_get(t, "pending_subscriptions")),
+                         2);
+    }
+    json_object_put(out);
+    assert_int_equal(awsep_count(&fx->ep, "SetAlarmState"), 0);
+    /* one alarm by name: the same, and not "no alarm named" */
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_test(&w.p, "dr-demo-edge-5xx", out, &e));
+    assert_int_equal(json_object_array_length(json_object_object_get(out, "tested")), 1);
+    json_object_put(out);
+    assert_int_equal(awsep_count(&fx->ep, "SetAlarmState"), 0);
+
+    /* the owners confirm: both are set, each to a topic with 2 confirmed subscribers */
+    awsep_control_do(&fx->ep, "POST", "/sns/confirm", "{}");
+    out = json_object_new_object();
+    CHECK_OK(w.p.ops->alarms_test(&w.p, NULL, out, &e));
+    tested = json_object_object_get(out, "tested");
+    assert_int_equal(json_object_array_length(tested), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_object *t = json_object_array_get_idx(tested, i);
+        assert_true(json_object_get_boolean(json_object_object_get(t, "notified")));
+        assert_null(json_object_object_get(t, "note"));
+        assert_int_equal(json_object_get_int(json_object_object_get(t, "confirmed_subscriptions")),
+                         2);
+    }
+    json_object_put(out);
+    assert_int_equal(awsep_count(&fx->ep, "SetAlarmState"), 2);
+
+    CHECK_OK(w.p.ops->destroy(&w.p, 0, &removed, &gone, &e));
+    assert_int_equal(state_resource_count(&w.st), 0);
+    world_close(&w);
+    {
+        static const struct awsep_expect expected[] = {
+            {"GetMonitoringSubscription", "NoSuchMonitoringSubscription", 1, NULL},
+        };
+        awsep_check_log(fx, expected, 1, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_alarms_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alarms_secondary_moved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alarms_takeover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alarms_test_unconfirmed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
