@@ -27,7 +27,7 @@ Lanes, in order, each with its own --state-dir:
              subscription, the two alarms of PRODUCT.md section 5, checked field by field), setup
              again (reads only), a drifted alarm put back, alarms status, alarms test
              (SetAlarmState and the SNS notifications), destroy leaves zero alarms, topics,
-             subscriptions and monitoring subscriptions. Skipped until cmd/cmd_alarms.c exists.
+             subscriptions and monitoring subscriptions.
   dry-run    --dry-run create sends nothing, prints the CreateDistributionWithTags body, no secret
 Finally: every request cfdr sent passed the endpoint's signature and model validation, and each
 operation seen maps to an action of `cfdr iam-policy`.
@@ -633,11 +633,6 @@ MUTATING = {"CreateTopic", "Subscribe", "Unsubscribe", "DeleteTopic", "PutMetric
 def lane_alarms(ep, cf, work):
     """PRODUCT.md section 5 in AWS mode: cfdr alarms setup (twice: the second sends no mutating request),
     status, test (SetAlarmState and the SNS notifications), then destroy leaves nothing."""
-    if not os.path.exists(os.path.join(SOURCE, "cmd", "cmd_alarms.c")):
-        # The alarms commands (cmd/cmd_alarms.c) come from another branch; until it is merged
-        # `cfdr alarms` answers "not built yet" and this lane cannot run.
-        print("SKIP alarms lane: cmd/cmd_alarms.c is not in this tree yet", file=sys.stderr)
-        return
     token = "T0KEN-s3cr3t-in-the-path"
     hook_https = "https://hooks.example.com/cfdr/" + token
     hook_http = "http://127.0.0.1:9/cfdr-hook"
