@@ -1,4 +1,4 @@
-/* commands: the command table (see cli.h) and the handler for commands not built yet. */
+/* commands: the command table (see cli.h). */
 #include "commands.h"
 
 static const struct cli_option init_opts[] = {
@@ -150,11 +150,3 @@ const struct cli_command cli_commands[] = {
      NULL, standin_opts, cmd_standin},
     {0},
 };
-
-cfdr_code cmd_not_built(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err)
-{
-    (void)app;
-    return err_set(err, CFDR_E_UNSUPPORTED,
-                   "'cfdr %s%s%s' is not built yet in this version of cfdr; nothing was done",
-                   inv->cmd->name, inv->cmd->sub ? " " : "", inv->cmd->sub ? inv->cmd->sub : "");
-}

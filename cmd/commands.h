@@ -1,7 +1,6 @@
 /*
  * commands: the handlers behind cli_commands[] (defined in commands.c). One file per command
- * (cmd_<name>.c) holds its handler; commands that are not built yet share cmd_not_built, which
- * says so plainly and exits 2 without touching anything.
+ * (cmd_<name>.c) holds its handler.
  */
 #ifndef CFDR_COMMANDS_H
 #define CFDR_COMMANDS_H
@@ -9,7 +8,6 @@
 #include "cmd/app.h"
 #include "cmd/cli.h"
 
-cfdr_code cmd_not_built(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_init(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_create(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
 cfdr_code cmd_status(struct cfdr_app *app, const struct cli_invocation *inv, cfdr_err *err);
