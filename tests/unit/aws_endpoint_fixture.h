@@ -41,6 +41,25 @@
 #include "aws/creds.h"
 #include "aws/transport.h"
 
+/* Checks for client calls in the tests that use this fixture; they read the caller's
+ * `cfdr_err e` and `struct aws_error ae`. CHECK_OK: the call succeeds. CHECK_AWS: the call
+ * fails with AWS's error `want`, and the message names it. */
+#define CHECK_OK(call)                                                                             \
+    do {                                                                                           \
+        cfdr_code rc_ = (call);                                                                    \
+        if (rc_ != CFDR_OK)                                                                        \
+            fail_msg("%s: %s (%s)", #call, e.msg, err_code_name(rc_));                             \
+    } while (0)
+
+#define CHECK_AWS(call, want)                                                                      \
+    do {                                                                                           \
+        cfdr_code rc_ = (call);                                                                    \
+        if (rc_ != CFDR_E_AWS || strcmp(ae.code, (want)) != 0)                                     \
+            fail_msg("%s: wanted %s, got %s / '%s': %s", #call, (want), err_code_name(rc_),        \
+                     ae.code, e.msg);                                                              \
+        assert_non_null(strstr(e.msg, (want)));                                                    \
+    } while (0)
+
 #define AWSEP_AKID "AKIDCFDRCLIENTTEST01"
 #define AWSEP_SECRET "cfdrClientTestSecret/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define AWSEP_MAX_ARGS 32

@@ -20,23 +20,6 @@
     "/usr/lib/python3/dist-packages/botocore/data/cloudfront/2020-05-31/service-2.json"
 #define POLLS_MAX 20
 
-#define CHECK_OK(call)                                                                             \
-    do {                                                                                           \
-        cfdr_code rc_ = (call);                                                                    \
-        if (rc_ != CFDR_OK)                                                                        \
-            fail_msg("%s: %s (%s)", #call, e.msg, err_code_name(rc_));                             \
-    } while (0)
-
-/* Expects an AWS error answer with `code`. */
-#define CHECK_AWS(call, want)                                                                      \
-    do {                                                                                           \
-        cfdr_code rc_ = (call);                                                                    \
-        if (rc_ != CFDR_E_AWS || strcmp(ae.code, (want)) != 0)                                     \
-            fail_msg("%s: wanted %s, got %s / '%s': %s", #call, (want), err_code_name(rc_),        \
-                     ae.code, e.msg);                                                              \
-        assert_non_null(strstr(e.msg, (want)));                                                    \
-    } while (0)
-
 static const int FIXTURE_CODES[] = {403, 404, 500, 502, 503, 504};
 
 /* The configuration of tests/data/aws/distribution-config-with-tags.json. */

@@ -21,13 +21,6 @@
 #include "cmd/provider.h"
 #include "cmd/state.h"
 
-#define CHECK_OK(call)                                                                             \
-    do {                                                                                           \
-        cfdr_code rc_ = (call);                                                                    \
-        if (rc_ != CFDR_OK)                                                                        \
-            fail_msg("%s: %s (%s)", #call, e.msg, err_code_name(rc_));                             \
-    } while (0)
-
 #define TOPIC_W "arn:aws:sns:us-west-2:123456789012:dr-demo-alarms"
 #define TOPIC_E "arn:aws:sns:us-east-1:123456789012:dr-demo-alarms"
 #define WEBHOOK "https://hooks.example.com/cfdr/T0KEN-in-the-path"

@@ -12,22 +12,6 @@
 #include "aws/query.h"
 #include "aws/sns.h"
 
-#define CHECK_OK(call)                                                                             \
-    do {                                                                                           \
-        cfdr_code rc_ = (call);                                                                    \
-        if (rc_ != CFDR_OK)                                                                        \
-            fail_msg("%s: %s (%s)", #call, e.msg, err_code_name(rc_));                             \
-    } while (0)
-
-#define CHECK_AWS(call, want)                                                                      \
-    do {                                                                                           \
-        cfdr_code rc_ = (call);                                                                    \
-        if (rc_ != CFDR_E_AWS || strcmp(ae.code, (want)) != 0)                                     \
-            fail_msg("%s: wanted %s, got %s / '%s': %s", #call, (want), err_code_name(rc_),        \
-                     ae.code, e.msg);                                                              \
-        assert_non_null(strstr(e.msg, (want)));                                                    \
-    } while (0)
-
 #define REGION "us-east-1"
 #define TOPIC "arn:aws:sns:us-east-1:123456789012:dr-demo-alarms"
 
