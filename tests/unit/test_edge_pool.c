@@ -132,22 +132,11 @@ static void *porigin_main(void *arg)
 
 static void porigin_start(struct porigin *o, int delay_ms, int idle_close_ms, int conn_close)
 {
-    struct sockaddr_in a;
-    socklen_t al = sizeof(a);
-
     memset(o, 0, sizeof(*o));
     o->delay_ms = delay_ms;
     o->idle_close_ms = idle_close_ms;
     o->conn_close = conn_close;
-    o->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(o->lfd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(o->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(o->lfd, 128), 0);
-    assert_int_equal(getsockname(o->lfd, (struct sockaddr *)&a, &al), 0);
-    o->port = ntohs(a.sin_port);
+    o->lfd = tedge_listen(128, &o->port);
     snprintf(o->url, sizeof(o->url), "http://127.0.0.1:%d", o->port);
     assert_int_equal(pthread_create(&o->th, NULL, porigin_main, o), 0);
 }
@@ -565,21 +554,11 @@ static void test_https_origin_gets_tls(void **state)
     struct porigin s;
     struct tedge t;
     struct edge_stats st;
-    struct sockaddr_in a;
-    socklen_t al = sizeof(a);
     char url[64];
     (void)state;
 
     memset(&p, 0, sizeof(p));
-    p.lfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(p.lfd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(p.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(p.lfd, 16), 0);
-    assert_int_equal(getsockname(p.lfd, (struct sockaddr *)&a, &al), 0);
-    p.port = ntohs(a.sin_port);
+    p.lfd = tedge_listen(16, &p.port);
     assert_int_equal(pthread_create(&p.th, NULL, tlsprobe_main, &p), 0);
     porigin_start(&s, 0, 0, 0);
     snprintf(url, sizeof(url), "https://127.0.0.1:%d", p.port);

@@ -523,22 +523,12 @@ static void *trickle_main(void *arg)
 static void trickle_start(struct trickle *tr, const char *const *parts, int gap_ms, int hold_ms,
                           int conns)
 {
-    struct sockaddr_in a;
-    socklen_t al = sizeof(a);
     memset(tr, 0, sizeof(*tr));
     tr->parts = parts;
     tr->gap_ms = gap_ms;
     tr->hold_ms = hold_ms;
     tr->connections = conns;
-    tr->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(tr->lfd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(tr->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(tr->lfd, 8), 0);
-    assert_int_equal(getsockname(tr->lfd, (struct sockaddr *)&a, &al), 0);
-    tr->port = ntohs(a.sin_port);
+    tr->lfd = tedge_listen(8, &tr->port);
     assert_int_equal(pthread_create(&tr->th, NULL, trickle_main, tr), 0);
 }
 
@@ -677,19 +667,9 @@ static void *kaorigin_main(void *arg)
 
 static void kaorigin_start(struct kaorigin *k, const char *answer)
 {
-    struct sockaddr_in a;
-    socklen_t al = sizeof(a);
     memset(k, 0, sizeof(*k));
     k->answer = answer;
-    k->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(k->lfd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(k->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(k->lfd, 16), 0);
-    assert_int_equal(getsockname(k->lfd, (struct sockaddr *)&a, &al), 0);
-    k->port = ntohs(a.sin_port);
+    k->lfd = tedge_listen(16, &k->port);
     assert_int_equal(pthread_create(&k->th, NULL, kaorigin_main, k), 0);
 }
 
